@@ -1,0 +1,151 @@
+"""The one preprocessing shared by the runtime and training (DESIGN §4).
+
+Steps: coerce any accepted crop to float32 in [0, 1]; convert to grey or RGB as
+the model asks; resize to the model's input height keeping the aspect ratio
+(area interpolation when shrinking, cubic when enlarging; width at least
+``min_width``); pad on the right with ``pad_value`` to the batch width rounded
+up to a multiple of ``width_stride``; normalise with ``(x - mean) / std``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from .errors import InvalidImageError
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What the network expects: the preprocessing half of the model metadata."""
+
+    input_height: int = 32
+    input_channels: int = 1
+    mean: tuple[float, ...] = (0.5,)
+    std: tuple[float, ...] = (0.5,)
+    pad_value: float = 0.5
+    width_stride: int = 4
+    min_width: int = 8
+
+
+def _from_path(path: Path) -> np.ndarray:
+    if not path.is_file():
+        raise InvalidImageError(f"file not found: {path}")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise InvalidImageError(f"unreadable image file: {path}")
+    if image.dtype == np.uint16:
+        image = (image / 257.0).astype(np.uint8)
+    return image  # BGR(A) or grey, as OpenCV decodes
+
+
+def _from_pil(image: Any) -> np.ndarray:
+    if image.mode not in ("L", "RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    array = np.asarray(image)
+    if array.ndim == 3:  # PIL is RGB(A): reorder to BGR(A) like everything else here
+        array = array[..., [2, 1, 0, 3][: array.shape[2]]]
+    return array
+
+
+def to_float(crop: Any, channel_order: str = "bgr") -> np.ndarray:
+    """Any accepted crop as a float32 array in [0, 1], shaped H×W (grey) or H×W×3 (BGR).
+
+    Accepts NumPy uint8 or float in [0, 1] (H×W, H×W×1, H×W×3, H×W×4), a PIL
+    image, or a str/Path. ``channel_order`` ("bgr" or "rgb") applies to NumPy
+    colour arrays only. Raises :class:`InvalidImageError` with the reason.
+    """
+    if channel_order not in ("bgr", "rgb"):
+        raise ValueError(f"channel_order must be 'bgr' or 'rgb', not {channel_order!r}")
+    if isinstance(crop, (str, Path)):
+        array, order = _from_path(Path(crop)), "bgr"
+    elif hasattr(crop, "mode") and hasattr(crop, "getbands"):
+        array, order = _from_pil(crop), "bgr"
+    elif isinstance(crop, np.ndarray):
+        array, order = crop, channel_order
+    else:
+        raise InvalidImageError(f"unsupported crop type {type(crop).__name__}; "
+                                "expected a NumPy array, a PIL image or a path")
+    if array.ndim not in (2, 3):
+        raise InvalidImageError(f"image must be H×W or H×W×C, got {array.ndim} dimensions {array.shape}")
+    if array.ndim == 3 and array.shape[2] not in (1, 3, 4):
+        raise InvalidImageError(f"image must have 1, 3 or 4 channels, got {array.shape[2]}")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise InvalidImageError(f"image is empty (shape {array.shape})")
+    if array.dtype == np.uint8:
+        image = array.astype(np.float32) * np.float32(1 / 255)
+    elif array.dtype in (np.float32, np.float64, np.float16):
+        if not np.isfinite(array).all():
+            raise InvalidImageError("image contains NaN or inf")
+        if array.min() < 0.0 or array.max() > 1.0:
+            raise InvalidImageError("float image values must lie in [0, 1]")
+        image = array.astype(np.float32)
+    else:
+        raise InvalidImageError(f"unsupported dtype {array.dtype}; use uint8 or float in [0, 1]")
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim == 3:
+        if image.shape[2] == 4:  # composite on white, the usual page background
+            alpha = image[..., 3:4]
+            image = image[..., :3] * alpha + (1.0 - alpha)
+        if order == "rgb":
+            image = image[..., ::-1]
+    return np.ascontiguousarray(image)
+
+
+def to_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    """A float H×W or H×W×3 (BGR) image as H×W×``channels`` (grey, or RGB for 3)."""
+    if channels == 1:
+        grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        return grey[..., None]
+    if channels == 3:
+        bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        return np.ascontiguousarray(bgr[..., ::-1])
+    raise ValueError(f"unsupported channel count {channels}")
+
+
+def resize_to_height(image: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Resize H×W×C to ``spec.input_height`` keeping the aspect ratio; width ≥ ``min_width``.
+
+    Area interpolation when shrinking, cubic when enlarging (clipped to [0, 1]).
+    """
+    height, width = image.shape[:2]
+    target_h = spec.input_height
+    target_w = max(spec.min_width, int(round(width * target_h / height)))
+    interpolation = cv2.INTER_AREA if height > target_h else cv2.INTER_CUBIC
+    resized = cv2.resize(image, (target_w, target_h), interpolation=interpolation)
+    if resized.ndim == 2:
+        resized = resized[..., None]
+    return np.clip(resized, 0.0, 1.0) if interpolation == cv2.INTER_CUBIC else resized
+
+
+def prepare(crop: Any, spec: InputSpec, channel_order: str = "bgr") -> np.ndarray:
+    """One crop as a resized float32 H×W×C array in [0, 1], ready for :func:`batch`."""
+    return resize_to_height(to_channels(to_float(crop, channel_order), spec.input_channels), spec)
+
+
+def frames_for_width(width: int, spec: InputSpec) -> int:
+    """Output frames T for an input of ``width`` pixels (DESIGN §1: ceil(W / stride))."""
+    return math.ceil(max(width, spec.min_width) / spec.width_stride)
+
+
+def batch(images: Sequence[np.ndarray], spec: InputSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Stack resized crops into a normalised float32 (N, C, H, W) array.
+
+    Pads on the right with ``pad_value`` to the widest crop rounded up to a
+    multiple of ``width_stride``. Returns the array and each row's valid frames.
+    """
+    widths = [image.shape[1] for image in images]
+    stride = spec.width_stride
+    batch_w = max(spec.min_width, -(-max(widths) // stride) * stride)
+    out = np.full((len(images), spec.input_height, batch_w, spec.input_channels), spec.pad_value, np.float32)
+    for row, image in enumerate(images):
+        out[row, :, : image.shape[1]] = image
+    out = (out - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+    lengths = np.array([frames_for_width(w, spec) for w in widths], dtype=np.int64)
+    return np.ascontiguousarray(out.transpose(0, 3, 1, 2)), lengths
