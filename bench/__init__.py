@@ -1,0 +1,1 @@
+"""Benchmark scripts, and the exact CTC reference they share with the tests; not part of the runtime."""

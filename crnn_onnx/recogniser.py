@@ -1,0 +1,287 @@
+"""The runtime entry point: ``Recogniser`` reads text crops with a native ONNX model (DESIGN §2).
+
+Pipeline per call: each crop to float [0, 1] (``preprocess.to_float``); tall
+crops expanded into their upright candidates (``geometry.upright_candidates``);
+each candidate converted to the model's channels and resized to its input
+height; candidates sorted by resized width and batched (right-padded with
+``pad_value``, so padding stays small); one onnxruntime call per batch; each
+row decoded over its own valid frames only, ceil(resized width /
+width_stride); for a tall crop the most confident candidate kept; results
+returned in input order.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from . import decode, geometry, preprocess
+from .errors import InvalidImageError, ModelFormatError
+from .model_format import INPUT_NAME, OUTPUT_NAME, ModelSpec, load_spec
+from .registry import resolve_model
+
+DECODERS = ("greedy", "beam")
+CPU = "CPUExecutionProvider"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One crop's reading.
+
+    ``text``: the decoded string. ``confidence``: in [0, 1], the text
+    confidence chosen by the Recogniser's ``confidence`` method (for an empty
+    text, the mean blank probability). ``char_confidences``: one per character
+    of ``text``, each the highest posterior of that character over the frames
+    that emit it. ``char_spans``: one (x0, x1) per character, half-open pixel
+    columns of the crop as given: the emitting frames' range times
+    ``width_stride``, divided by the resize scale and clipped to the crop width.
+    When a tall crop was read rotated, x runs along the reading direction, i.e.
+    the columns of the rotated crop (the rows of the crop as given).
+    """
+
+    text: str
+    confidence: float
+    char_confidences: tuple[float, ...]
+    char_spans: tuple[tuple[int, int], ...]
+
+
+def _provider_name(provider: Any) -> str:
+    return provider if isinstance(provider, str) else provider[0]
+
+
+class Recogniser:
+    """Reads text crops with a native ONNX CRNN; safe to share between threads.
+
+    Parameters (keyword-only after ``model``):
+
+    - ``model``: None (the bundled ``"default"``), a bundled model name, or a
+      path to a native ``.onnx`` file (rule in :mod:`crnn_onnx.registry`).
+    - ``threads``: onnxruntime intra-op threads; None leaves onnxruntime's
+      default (one per physical core).
+    - ``inter_op_threads``: inter-op threads; None means 1 (the graph runs
+      sequentially, so more rarely helps).
+    - ``providers``: onnxruntime execution providers, names or (name, options)
+      pairs, in priority order; None means ``["CPUExecutionProvider"]``.
+      Providers that are not available are dropped with a ``RuntimeWarning``
+      naming what is in effect; :attr:`providers` reports the providers in effect.
+    - ``decoder``: ``"greedy"`` (best path) or ``"beam"`` (prefix beam search
+      of ``beam_width``, optionally preferring words of ``lexicon``, an
+      iterable of words; a lexicon needs ``decoder="beam"``).
+    - ``confidence``: text confidence from the character confidences:
+      ``"geomean"`` (default), ``"min"``, ``"mean"`` or ``"product"``.
+    - ``batch_size``: rows per onnxruntime call in :meth:`read_batch` (default
+      32; overridable per call).
+    - ``channel_order``: ``"bgr"`` (OpenCV's, default) or ``"rgb"``, for NumPy
+      colour crops; PIL images and files are handled by their own conventions.
+    - ``arena``: onnxruntime's CPU memory arena (faster, keeps memory
+      reserved); False releases memory between calls.
+    - ``rotate``: ``"auto"`` reads tall crops (height / width >= 1.5) as given
+      and rotated 90 degrees both ways and keeps the most confident reading;
+      ``False`` reads every crop as given. Wide crops are never rotated.
+
+    Raises ``ValueError`` for a bad option, ``FileNotFoundError``/``ValueError``
+    for a model that cannot be found, and :class:`ModelFormatError` for a file
+    that is not a valid native model.
+    """
+
+    def __init__(self, model: str | os.PathLike | None = None, *, threads: int | None = None,
+                 inter_op_threads: int | None = None, providers: Sequence[Any] | None = None,
+                 decoder: str = "greedy", beam_width: int = 10, lexicon: Iterable[str] | None = None,
+                 confidence: str = "geomean", batch_size: int = 32, channel_order: str = "bgr",
+                 arena: bool = True, rotate: str | bool = "auto"):
+        if decoder not in DECODERS:
+            raise ValueError(f"decoder must be one of {DECODERS}, not {decoder!r}")
+        for name, value in (("beam_width", beam_width), ("batch_size", batch_size)):
+            if type(value) is not int or value < 1:
+                raise ValueError(f"{name} must be a positive int, not {value!r}")
+        for name, value in (("threads", threads), ("inter_op_threads", inter_op_threads)):
+            if value is not None and (type(value) is not int or value < 1):
+                raise ValueError(f"{name} must be None or a positive int, not {value!r}")
+        if lexicon is not None and decoder != "beam":
+            raise ValueError("a lexicon is only used by decoder='beam'")
+        if channel_order not in ("bgr", "rgb"):
+            raise ValueError(f"channel_order must be 'bgr' or 'rgb', not {channel_order!r}")
+        if rotate not in ("auto", False):
+            raise ValueError(f"rotate must be 'auto' or False, not {rotate!r}")
+        if confidence not in decode.CONFIDENCE_METHODS:
+            raise ValueError(f"confidence must be one of {decode.CONFIDENCE_METHODS}, not {confidence!r}")
+
+        path = resolve_model(model)
+        self._session = self._open_session(path, threads, inter_op_threads, providers, arena)
+        self.spec: ModelSpec = load_spec(path, self._session)
+        self.decoder = decoder
+        self.beam_width = beam_width
+        self.lexicon: tuple[str, ...] | None = tuple(lexicon) if lexicon is not None else None
+        self.confidence = confidence
+        self.batch_size = batch_size
+        self.channel_order = channel_order
+        self.rotate = rotate
+
+    @staticmethod
+    def _open_session(path, threads, inter_op_threads, providers, arena) -> ort.InferenceSession:
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or 0
+        options.inter_op_num_threads = inter_op_threads or 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.enable_cpu_mem_arena = arena
+        requested = list(providers) if providers is not None else [CPU]
+        available = ort.get_available_providers()
+        usable = [p for p in requested if _provider_name(p) in available] or [CPU]
+        try:
+            session = ort.InferenceSession(str(path), options, providers=usable)
+        except Exception as exc:  # onnxruntime raises its own types for unparsable or invalid graphs
+            raise ModelFormatError(f"onnxruntime cannot load {path}: {exc}") from exc
+        in_effect = session.get_providers()
+        lost = [_provider_name(p) for p in requested if _provider_name(p) not in in_effect]
+        if lost:
+            warnings.warn(f"crnn_onnx: requested onnxruntime provider(s) {lost} are not in effect "
+                          f"(available here: {available}); running on {in_effect}", RuntimeWarning, stacklevel=3)
+        return session
+
+    @property
+    def providers(self) -> list[str]:
+        """The onnxruntime execution providers actually in effect, in priority order."""
+        return self._session.get_providers()
+
+    def __repr__(self) -> str:
+        return (f"Recogniser(model={self.spec.name!r} v{self.spec.version} at {self.spec.path}, "
+                f"decoder={self.decoder!r}, providers={self.providers})")
+
+    def read(self, crop: Any) -> Prediction:
+        """Read one crop: a NumPy array (uint8 or float in [0, 1]; H×W, H×W×1, H×W×3 or H×W×4),
+        a PIL image, or a str/Path to an image file.
+
+        Raises :class:`InvalidImageError` with the reason for anything else.
+        """
+        return self._read_images([preprocess.to_float(crop, self.channel_order)], self.batch_size)[0]
+
+    def read_batch(self, crops: Sequence[Any], batch_size: int | None = None) -> list[Prediction]:
+        """Read many crops, batched by width; returns one :class:`Prediction` per crop, in input order.
+
+        ``batch_size`` overrides the constructor's for this call. Each row is
+        decoded over its own valid frames, so results match :meth:`read` up to
+        the padding's effect on the network. An invalid crop raises
+        :class:`InvalidImageError` naming its index; nothing is read then.
+        """
+        return self._read_batch(crops, batch_size)
+
+    def read_regions(self, image: Any, quads: Sequence[Any]) -> list[Prediction]:
+        """Read the regions of a page ``image`` given as quads (four (x, y) points each), one Prediction per quad.
+
+        Each quad is ordered with :func:`geometry.order_quad` (a valid
+        clockwise order from the top-left is kept) and warped upright with
+        :func:`geometry.crop_quad`; spans are in that warped crop's pixels.
+        A malformed quad raises :class:`InvalidImageError` naming its index.
+        """
+        page = preprocess.to_float(image, self.channel_order)
+        crops = []
+        for index, quad in enumerate(quads):
+            try:
+                crops.append(geometry.crop_quad(page, quad))
+            except InvalidImageError as exc:
+                raise exc.at(index) from None
+        return self._read_images(crops, self.batch_size)
+
+    def _read_batch(self, crops: Sequence[Any], batch_size: int | None = None,
+                    timings: dict[str, float] | None = None) -> list[Prediction]:
+        """:meth:`read_batch`; when ``timings`` is given, adds the seconds spent per stage to it.
+
+        Stages: "prepare" (coercion, rotation candidates, resize), "infer"
+        (batching and onnxruntime), "decode" (decoding, confidences, spans).
+        """
+        if batch_size is not None and (type(batch_size) is not int or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
+        start = time.perf_counter()
+        images = []
+        for index, crop in enumerate(crops):
+            try:
+                images.append(preprocess.to_float(crop, self.channel_order))
+            except InvalidImageError as exc:
+                raise exc.at(index) from None
+        if timings is not None:
+            timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - start
+        return self._read_images(images, batch_size or self.batch_size, timings)
+
+    def _read_images(self, images: list[np.ndarray], batch_size: int,
+                     timings: dict[str, float] | None = None) -> list[Prediction]:
+        """Read float [0, 1] H×W / H×W×3 (BGR) images; the shared core of every read method."""
+        clock = time.perf_counter()
+        spec = self.spec.input_spec
+        owners, widths, resized = [], [], []
+        for index, image in enumerate(images):
+            candidates = geometry.upright_candidates(image) if self.rotate == "auto" else [(image, 0)]
+            for candidate, _ in candidates:
+                owners.append(index)
+                widths.append(candidate.shape[1])
+                channels = preprocess.to_channels(candidate, spec.input_channels)
+                resized.append(preprocess.resize_to_height(channels, spec))
+        order = np.argsort([r.shape[1] for r in resized], kind="stable")
+        readings: list[Prediction | None] = [None] * len(resized)
+        if timings is not None:
+            timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - clock
+        for first in range(0, len(order), batch_size):
+            rows = order[first:first + batch_size]
+            clock = time.perf_counter()
+            x, lengths = preprocess.batch([resized[r] for r in rows], spec)
+            logprobs = self._session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]
+            self._check_output(logprobs, x.shape[3])
+            middle = time.perf_counter()
+            if self.decoder == "greedy":
+                decoded = decode.greedy(logprobs, lengths)
+            else:
+                decoded = decode.beam_search(logprobs, lengths, beam_width=self.beam_width,
+                                             lexicon=self.lexicon, charset=self.spec.charset)
+            for row, (r, d, length) in enumerate(zip(rows, decoded, lengths)):
+                readings[r] = self._prediction(logprobs[row, :length], d, widths[r], resized[r].shape[1])
+            if timings is not None:
+                timings["infer"] = timings.get("infer", 0.0) + middle - clock
+                timings["decode"] = timings.get("decode", 0.0) + time.perf_counter() - middle
+        best: list[Prediction | None] = [None] * len(images)
+        for owner, reading in zip(owners, readings):  # candidates in order: as given first, so ties keep it
+            if best[owner] is None or reading.confidence > best[owner].confidence:
+                best[owner] = reading
+        return best
+
+    def _check_output(self, logprobs: np.ndarray, batch_width: int) -> None:
+        spec = self.spec.input_spec
+        frames = math.ceil(batch_width / spec.width_stride)
+        if logprobs.ndim != 3 or logprobs.shape[1] != frames or logprobs.shape[2] != self.spec.num_classes:
+            raise ModelFormatError(
+                f"model output {OUTPUT_NAME!r} has shape {logprobs.shape} for input width {batch_width}; expected "
+                f"(N, {frames}, {self.spec.num_classes}) from width_stride {spec.width_stride} and the charset "
+                f"({self.spec.path})")
+
+    def _prediction(self, logp: np.ndarray, decoded: decode.Decoded, crop_width: int, resized_width: int) -> Prediction:
+        """A Prediction from one row's valid log-probs (T, K) and its decoding."""
+        probs = np.exp(logp)
+        char_confs = tuple(float(c) for c in decode.char_confidences(probs, decoded))
+        confidence = decode.text_confidence(char_confs, method=self.confidence, blank_probs=probs[:, 0])
+        text = "".join(self.spec.charset[label - 1] for label in decoded.labels)
+        return Prediction(text=text, confidence=float(min(1.0, max(0.0, confidence))), char_confidences=char_confs,
+                          char_spans=self._spans(logp, decoded, crop_width, resized_width))
+
+    def _spans(self, logp: np.ndarray, decoded: decode.Decoded, crop_width: int,
+               resized_width: int) -> tuple[tuple[int, int], ...]:
+        """Each character's (x0, x1) in crop pixels.
+
+        A character's emitting frames run from the frame that emits it while
+        that class stays the frame's best, up to the next character's frame.
+        """
+        best = logp.argmax(axis=1)
+        stride = self.spec.input_spec.width_stride
+        scale = crop_width / resized_width
+        ends = list(decoded.frames[1:]) + [len(logp)]
+        spans = []
+        for label, start, limit in zip(decoded.labels, decoded.frames, ends):
+            other = np.flatnonzero(best[start + 1:limit] != label)
+            stop = start + 1 + (int(other[0]) if other.size else max(0, limit - start - 1))
+            x0 = min(crop_width - 1, int(math.floor(start * stride * scale)))
+            x1 = max(x0 + 1, min(crop_width, int(math.ceil(stop * stride * scale))))
+            spans.append((x0, x1))
+        return tuple(spans)

@@ -1,0 +1,217 @@
+"""CTC decoding and confidences (crnn_onnx.decode) against hand-made matrices, brute force and the exact reference."""
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for bench.exact_ctc
+
+from bench.exact_ctc import labelling_probs, peaky_logprobs, prefix_beam_search, random_logprobs  # noqa: E402
+from crnn_onnx.decode import Decoded, beam_search, char_confidences, greedy, text_confidence  # noqa: E402
+
+A, B, C = 1, 2, 3
+
+
+def frames_of(path: list[int], k: int = 4, p: float = 0.9) -> np.ndarray:
+    """(T, k) log-probs: ``p`` on each frame's class of ``path``, the rest spread evenly."""
+    probs = np.full((len(path), k), (1 - p) / (k - 1))
+    probs[np.arange(len(path)), path] = p
+    return np.log(probs)
+
+
+def batch(*rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of different lengths, padded with garbage frames that favour class 3, and their lengths."""
+    t, k = max(len(r) for r in rows), rows[0].shape[1]
+    out = np.tile(frames_of([3], k, 0.99), (len(rows), t, 1))
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out.astype(np.float32), np.array([len(r) for r in rows])
+
+
+def random_batch(seed: int, n: int, t: int, k: int, scale: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return random_logprobs(rng, n, t, k, scale), rng.integers(0, t + 1, n)
+
+
+# --- greedy -------------------------------------------------------------------------------------
+
+def test_greedy_collapses_repeats_and_keeps_blank_separated_repeats():
+    x, lengths = batch(frames_of([A, A, 0, A, B, B, 0]), frames_of([A, A]), frames_of([A, 0, A]), frames_of([0, 0]))
+    out = greedy(x, lengths)
+    assert [d.labels for d in out] == [(A, A, B), (A,), (A, A), ()]
+    assert out[0].frames == (0, 3, 4)  # the first frame of each run
+    assert out[2].frames == (0, 2)
+    assert out[0].logp == pytest.approx(7 * math.log(0.9), abs=1e-5)
+
+
+def test_greedy_ignores_frames_beyond_each_length():
+    x, lengths = batch(frames_of([A, 0, B]), frames_of([B, 0, 0, 0, A, A]))
+    assert x[0, 3:].argmax(-1).tolist() == [3, 3, 3]  # garbage that would add a C
+    out = greedy(x, lengths)
+    assert [d.labels for d in out] == [(A, B), (B, A)]
+    assert out[0].logp == pytest.approx(3 * math.log(0.9), abs=1e-5)
+    assert greedy(x, np.array([0, 1]))[0] == Decoded((), (), 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 4), t=st.integers(1, 12), k=st.integers(2, 6))
+def test_greedy_batched_equals_per_row(seed, n, t, k):
+    x, lengths = random_batch(seed, n, t, k)
+    together = greedy(x, lengths)
+    for row, length in enumerate(lengths):
+        alone = greedy(x[row:row + 1, :length], np.array([length]))[0]
+        assert (together[row].labels, together[row].frames) == (alone.labels, alone.frames)
+        assert together[row].logp == pytest.approx(alone.logp, abs=1e-9)
+
+
+def test_inputs_are_validated():
+    x, lengths = batch(frames_of([A, 0]))
+    with pytest.raises(ValueError):
+        greedy(x[0], lengths)
+    with pytest.raises(ValueError):
+        greedy(x, np.array([3]))
+    with pytest.raises(ValueError):
+        beam_search(x, lengths, beam_width=0)
+    with pytest.raises(ValueError):
+        beam_search(x, lengths, lexicon=["a"])  # a lexicon needs the charset
+
+
+# --- beam search --------------------------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 3), t=st.integers(1, 12), k=st.integers(2, 6))
+def test_beam_width_one_is_greedy(seed, n, t, k):
+    x, lengths = random_batch(seed, n, t, k)
+    assert [d.labels for d in beam_search(x, lengths, beam_width=1)] == [d.labels for d in greedy(x, lengths)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), t=st.integers(1, 6), k=st.integers(2, 4))
+def test_wide_unpruned_beam_finds_the_most_probable_labelling(seed, t, k):
+    x, lengths = random_batch(seed, 1, t, k)
+    lengths[:] = t
+    probs = labelling_probs(x[0])
+    prefixes = sum((k - 1) ** i for i in range(t + 1))
+    found = beam_search(x, lengths, beam_width=prefixes, prune_logp=None)[0]
+    assert probs[found.labels] == pytest.approx(max(probs.values()), abs=1e-9)
+    assert math.exp(found.logp) == pytest.approx(probs[found.labels], abs=1e-9)
+
+
+def test_beam_sums_paths_where_greedy_takes_the_best_one():
+    # Best path: blank, blank (0.36). But "a" has 0.4*0.4 + 0.4*0.6 + 0.6*0.4 = 0.64.
+    x = np.log(np.array([[[0.6, 0.4], [0.6, 0.4]]], np.float32))
+    assert greedy(x, [2])[0].labels == ()
+    assert greedy(x, [2])[0].logp == pytest.approx(math.log(0.36), abs=1e-6)
+    best = beam_search(x, [2], beam_width=10)[0]
+    assert best.labels == (1,)
+    assert best.frames == (0,)  # appended at frame 0 on its most probable history (0.4 against 0.24)
+    assert best.logp == pytest.approx(math.log(0.64), abs=1e-6)
+
+
+def test_beam_keeps_blank_separated_repeats_and_ignores_padding():
+    x, lengths = batch(frames_of([A, 0, A, A]), frames_of([B, B, 0]))
+    out = beam_search(x, lengths, beam_width=5)
+    assert [(d.labels, d.frames) for d in out] == [((A, A), (0, 2)), ((B,), (0,))]
+
+
+def test_unpruned_beam_equals_the_exact_reference():
+    x = random_logprobs(np.random.default_rng(7), 4, 14, 96)
+    for row, found in enumerate(beam_search(x, np.full(4, 14), beam_width=10, prune_logp=None)):
+        labels, logp = prefix_beam_search(x[row], 10)[0]
+        assert found.labels == labels
+        assert found.logp == pytest.approx(logp, abs=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["peaky", "random"])
+def test_fast_beam_texts_equal_the_exact_reference(kind):
+    rng = np.random.default_rng(2024 if kind == "peaky" else 5)
+    n, t = (40, 200) if kind == "peaky" else (12, 60)
+    x = peaky_logprobs(rng, n, t) if kind == "peaky" else random_logprobs(rng, n, t)
+    lengths = rng.integers(30 if kind == "peaky" else 10, t + 1, n)
+    x[np.arange(t)[None, :] >= lengths[:, None]] = x[0, 0][::-1]  # garbage beyond each length
+    for row, found in enumerate(beam_search(x, lengths, beam_width=10)):
+        assert found.labels == prefix_beam_search(x[row, : lengths[row]], 10)[0][0], row
+        assert len(found.frames) == len(found.labels)
+        assert list(found.frames) == sorted(set(found.frames)) and all(f < lengths[row] for f in found.frames)
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), t=st.integers(1, 30), k=st.integers(2, 6), width=st.integers(2, 10),
+       kind=st.sampled_from(["peaky", "flat", "sharp"]))
+def test_fast_beam_texts_equal_the_exact_reference_on_small_alphabets(seed, t, k, width, kind):
+    # Few classes: repeats, merges and near ties are frequent.
+    rng = np.random.default_rng(seed)
+    x = peaky_logprobs(rng, 1, t, k) if kind == "peaky" else random_logprobs(rng, 1, t, k, 1.5 if kind == "flat" else 6)
+    length = int(rng.integers(0, t + 1))
+    found = beam_search(x, [length], beam_width=width)[0]
+    assert found.labels == (prefix_beam_search(x[0, :length], width)[0][0] if length else ())
+
+
+def test_empty_rows_and_batches():
+    x = np.zeros((0, 5, 4), np.float32)
+    assert greedy(x, np.zeros(0, int)) == [] and beam_search(x, np.zeros(0, int)) == []
+    x, _ = batch(frames_of([A, 0]))
+    assert beam_search(x, [0])[0] == Decoded((), (), 0.0)
+
+
+def test_lexicon_prefers_an_in_lexicon_text_within_the_margin():
+    charset = ("a", "c", "o", "t", ",")
+    probs = np.full((7, 6), 0.004)
+    for frame, cls in enumerate([2, 0, None, 0, 4, 0, 5]):
+        if cls is not None:
+            probs[frame, cls] = 0.98
+    probs[2, 1], probs[2, 3] = 0.55, 0.434  # "cat," 0.55 against "cot," 0.434: 0.24 nats apart
+    x = np.log(probs / probs.sum(1, keepdims=True))[None].astype(np.float32)
+
+    def read(lexicon, **kw):
+        d = beam_search(x, [7], beam_width=10, lexicon=lexicon, charset=charset, **kw)[0]
+        return "".join(charset[c - 1] for c in d.labels)
+
+    assert read(None) == "cat,"
+    assert read(["COT"]) == "cot,"  # case-insensitive, punctuation stripped at the word's ends
+    assert read(["cot"], lexicon_margin=0.1) == "cat,"  # outside the margin: the best
+    assert read(["dog"]) == "cat,"  # nothing in the lexicon: the best
+    assert read(("cat", "cot")) == "cat,"  # the best is in the lexicon
+
+
+# --- confidences --------------------------------------------------------------------------------
+
+def test_char_confidences_take_the_best_posterior_over_the_emitting_frames():
+    probs = np.array([
+        [0.05, 0.90, 0.05],  # a emitted here
+        [0.10, 0.70, 0.20],  # a again: same character
+        [0.80, 0.10, 0.10],
+        [0.20, 0.20, 0.60],  # b emitted here
+        [0.03, 0.02, 0.95],
+    ])
+    decoded = greedy(np.log(probs)[None], [5])[0]
+    assert decoded.labels == (1, 2)
+    assert char_confidences(probs, decoded) == pytest.approx((0.90, 0.95))
+    # A beam may emit where another class is best: the character's later frames still count,
+    # up to the next character's frame.
+    probs = np.array([[0.85, 0.15, 0.0], [0.2, 0.8, 0.0], [0.3, 0.7, 0.0], [0.1, 0.9, 0.0]])
+    assert char_confidences(probs, Decoded((1,), (0,), 0.0)) == pytest.approx((0.9,))
+    assert char_confidences(probs, Decoded((1, 1), (0, 2), 0.0)) == pytest.approx((0.8, 0.9))
+    assert char_confidences(probs, Decoded((), (), 0.0)) == ()
+
+
+def test_text_confidence_methods():
+    confs = (0.5, 0.8)
+    assert text_confidence(confs) == pytest.approx(math.sqrt(0.4))  # geomean is the default
+    assert text_confidence(confs, "geomean") == pytest.approx(math.sqrt(0.4))
+    assert text_confidence(confs, "min") == pytest.approx(0.5)
+    assert text_confidence(confs, "mean") == pytest.approx(0.65)
+    assert text_confidence(confs, "product") == pytest.approx(0.4)
+    assert text_confidence((0.0, 0.9)) == 0.0
+    for method in ("geomean", "min", "mean", "product"):  # empty text: the mean blank probability
+        assert text_confidence((), method, blank_probs=np.array([0.9, 0.7])) == pytest.approx(0.8)
+    with pytest.raises(ValueError):
+        text_confidence(confs, "median")
+    with pytest.raises(ValueError):
+        text_confidence(())

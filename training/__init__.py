@@ -1,0 +1,1 @@
+"""PyTorch training for crnn-onnx: model, synthetic and real data, training loop, ONNX export."""

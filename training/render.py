@@ -1,0 +1,164 @@
+"""Synthetic text crops: PIL draws the text, OpenCV/NumPy build backgrounds and
+geometric warps, albumentations degrades the result.
+
+``SyntheticRenderer.render(text)`` returns a uint8 grey crop (height ~20-70 px,
+width to fit) whose content reads ``text``. Variation: 270+ fonts, size,
+stroke weight, horizontal stretch, ink/background contrast and inversion,
+gradients, textures and photo-like blobs, underlines, clutter from neighbouring
+lines, rotation, perspective, curvature, blur, noise, JPEG artefacts and
+low resolution down to ~10 px text height.
+"""
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+from pathlib import Path
+
+import albumentations as A
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+
+@lru_cache(maxsize=4096)
+def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size)
+
+
+def degradations() -> A.Compose:
+    """Photometric degradations for synthetic crops."""
+    return A.Compose([
+        A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MotionBlur(blur_limit=(3, 7)),
+                 A.Defocus(radius=(1, 2))], p=0.35),
+        A.GaussNoise(std_range=(0.01, 0.08), p=0.35),
+        A.RandomBrightnessContrast(brightness_limit=0.25, contrast_limit=(-0.5, 0.2), p=0.4),
+        A.Downscale(scale_range=(0.3, 0.8), p=0.25),
+        A.ImageCompression(quality_range=(20, 90), p=0.35),
+    ])
+
+
+def real_augmentations() -> A.Compose:
+    """Lighter augmentation for real training crops."""
+    return A.Compose([
+        A.Perspective(scale=(0.01, 0.04), fit_output=True, border_mode=cv2.BORDER_REPLICATE, p=0.3),
+        A.OneOf([A.GaussianBlur(blur_limit=(3, 3)), A.MotionBlur(blur_limit=(3, 5))], p=0.2),
+        A.GaussNoise(std_range=(0.01, 0.05), p=0.2),
+        A.RandomBrightnessContrast(brightness_limit=0.2, contrast_limit=0.3, p=0.3),
+        A.Downscale(scale_range=(0.5, 0.9), p=0.15),
+        A.ImageCompression(quality_range=(40, 95), p=0.2),
+    ])
+
+
+class SyntheticRenderer:
+    """Renders text crops from a list of font files; one instance per DataLoader worker."""
+
+    def __init__(self, fonts: list[Path], rng: random.Random):
+        if not fonts:
+            raise ValueError("no fonts to render with")
+        self.fonts = [str(f) for f in fonts]
+        self.rng = rng
+        self.np_rng = np.random.default_rng(rng.getrandbits(32))
+        self.degrade = degradations()
+
+    # -- backgrounds -----------------------------------------------------------------
+    def _background(self, h: int, w: int, level: float) -> np.ndarray:
+        rng, nrng = self.rng, self.np_rng
+        kind = rng.random()
+        bg = np.full((h, w), level, np.float32)
+        if kind < 0.3:  # gradient
+            ramp = np.linspace(-1, 1, w if rng.random() < 0.5 else h, dtype=np.float32) * rng.uniform(0, 40)
+            bg += ramp[None, :] if ramp.size == w else ramp[:, None]
+        elif kind < 0.55:  # low-frequency texture / photo-like blobs
+            small = nrng.normal(0, rng.uniform(5, 45), (max(2, h // rng.randint(4, 16)), max(2, w // rng.randint(4, 16))))
+            bg += cv2.resize(small.astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+        elif kind < 0.65:  # paper grain
+            bg += nrng.normal(0, rng.uniform(2, 12), (h, w)).astype(np.float32)
+        return bg
+
+    # -- text ------------------------------------------------------------------------
+    def _draw_text(self, text: str, font: ImageFont.FreeTypeFont, stroke: int) -> np.ndarray:
+        """Ink coverage in [0, 1] of ``text``, cropped to its box plus the font's line height."""
+        ascent, descent = font.getmetrics()
+        left, _, right, _ = font.getbbox(text, stroke_width=stroke)
+        width, height = int(right - min(left, 0)) + 2 * stroke + 2, ascent + descent + 2 * stroke + 2
+        canvas = Image.new("L", (max(width, 1), max(height, 1)), 0)
+        ImageDraw.Draw(canvas).text((-min(left, 0) + stroke + 1, stroke + 1), text, font=font, fill=255,
+                                    stroke_width=stroke, stroke_fill=255)
+        return np.asarray(canvas, np.float32) / 255.0
+
+    def render(self, text: str) -> np.ndarray:
+        """A uint8 grey crop that reads ``text``."""
+        rng = self.rng
+        size = rng.randint(18, 44)
+        font = _font(rng.choice(self.fonts), size)
+        stroke = 1 if rng.random() < 0.08 else 0
+        ink = self._draw_text(text, font, stroke)
+        if rng.random() < 0.3:  # condensed or expanded
+            fx = rng.uniform(0.75, 1.35)
+            ink = cv2.resize(ink, (max(1, int(ink.shape[1] * fx)), ink.shape[0]), interpolation=cv2.INTER_LINEAR)
+        if rng.random() < 0.1:  # underline
+            y = int(ink.shape[0] * rng.uniform(0.78, 0.95))
+            ink[y:y + max(1, size // 16)] = 1.0
+        h, w = ink.shape
+        # margins: tight (detector boxes) to loose
+        top, bottom = (int(h * rng.uniform(0, 0.35)) for _ in range(2))
+        left, right = (int(h * rng.uniform(0, 0.6)) for _ in range(2))
+        mask = np.zeros((h + top + bottom, w + left + right), np.float32)
+        mask[top:top + h, left:left + w] = ink
+        if rng.random() < 0.2:  # clutter: bits of neighbouring lines above/below
+            self._add_clutter(mask, size)
+        mask = self._warp(mask)
+        bg_level, ink_level = self._levels()
+        image = self._background(*mask.shape, bg_level)
+        image = image * (1 - mask) + ink_level * mask
+        image = np.clip(image, 0, 255).astype(np.uint8)
+        if rng.random() < 0.1:  # binarised scans (fax, UW3-style document lines)
+            image = np.where(image > (bg_level + ink_level) / 2, 255, 0).astype(np.uint8)
+            if bg_level < ink_level:
+                image = 255 - image
+        return self.degrade(image=image)["image"]
+
+    def _levels(self) -> tuple[float, float]:
+        rng = self.rng
+        contrast = rng.uniform(60, 230)
+        dark_on_light = rng.random() < 0.8
+        base = rng.uniform(0, 255 - contrast)
+        ink, bg = base, base + contrast
+        return (bg, ink) if dark_on_light else (ink, bg)
+
+    def _add_clutter(self, mask: np.ndarray, size: int) -> None:
+        rng = self.rng
+        ghost = self._draw_text("".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGH0123456789 ") for _ in range(40)),
+                                _font(rng.choice(self.fonts), size), 0)
+        cut = rng.randint(1, max(2, mask.shape[0] // 5))
+        width = min(mask.shape[1], ghost.shape[1])
+        if rng.random() < 0.5:
+            mask[:cut, :width] = np.maximum(mask[:cut, :width], ghost[-cut:, :width])
+        else:
+            mask[-cut:, :width] = np.maximum(mask[-cut:, :width], ghost[:cut, :width])
+
+    def _warp(self, mask: np.ndarray) -> np.ndarray:
+        """Rotation, shear/perspective and curvature applied to the ink mask."""
+        rng = self.rng
+        h, w = mask.shape
+        r = rng.random()
+        if r < 0.35:  # small rotation and shear, output grown to fit
+            angle = rng.gauss(0, 2.0)
+            shear = rng.gauss(0, 0.15)
+            m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+            m[0, 1] += shear
+            corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float32) @ m.T
+            x0, y0 = corners.min(0)
+            x1, y1 = corners.max(0)
+            m[:, 2] -= (x0, y0)
+            return cv2.warpAffine(mask, m, (int(np.ceil(x1 - x0)), int(np.ceil(y1 - y0))), flags=cv2.INTER_LINEAR)
+        if r < 0.45 and w > 2 * h:  # curvature: a sine bend along the line
+            amp = rng.uniform(0.05, 0.2) * h
+            pad = int(np.ceil(amp))
+            mask = cv2.copyMakeBorder(mask, pad, pad, 0, 0, cv2.BORDER_CONSTANT, value=0)
+            xs = np.arange(w, dtype=np.float32)
+            shift = amp * np.sin(xs / w * np.pi * rng.uniform(0.5, 2.0) + rng.uniform(0, np.pi))
+            map_x = np.tile(xs, (mask.shape[0], 1))
+            map_y = np.arange(mask.shape[0], dtype=np.float32)[:, None] + shift[None, :]
+            return cv2.remap(mask, map_x, map_y.astype(np.float32), cv2.INTER_LINEAR, borderValue=0)
+        return mask

@@ -1,0 +1,251 @@
+"""``crnn-train``: train the CRNN on mixed synthetic and real crops, resumably.
+
+The same script runs on the 2-core CPU (1 torch thread, 1 render worker, in the
+background) and on one CUDA GPU (bf16 autocast, many render workers). State is
+saved atomically to ``<out_dir>/last.pt`` every ``checkpoint_minutes`` and at the
+end; rerunning the same command resumes from it with nothing lost but the
+batches in flight. ``init_from`` warm-starts a new run from a checkpoint or an
+exported native ONNX model. Validation (CER, word accuracy) runs every
+``val_every`` steps on the held-out slice of the real sets plus synthetic crops,
+appending to ``metrics.csv`` and redrawing ``learning_curve.png``; the best
+validation model is kept in ``best.pt``.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from crnn_onnx.decode import greedy
+from crnn_onnx.metrics import score
+
+from .checkpoint import build_model, recalibrate_batchnorm, save_atomic, state_from_onnx
+from .config import TrainConfig
+from .datasets import MixedBatches, load_source, split_items, synthetic_validation, validation_batches
+
+log = logging.getLogger("crnn-train")
+
+
+def lr_factor(config: TrainConfig, step: int, train_seconds: float) -> float:
+    """Linear warm-up, then cosine decay to 5% of the peak.
+
+    Progress is the larger of ``step / steps`` and, with a time limit, the share of
+    the time used, so a run cut by its time limit still ends at the low rate.
+    """
+    if step < config.warmup_steps:
+        return (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    if config.time_limit_minutes:
+        progress = max(progress, train_seconds / (60 * config.time_limit_minutes))
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+@torch.no_grad()
+def case_pairs(charset: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class indices of (upper, lower) letter pairs present in ``charset``."""
+    pairs = [(charset.index(c) + 1, charset.index(c.lower()) + 1) for c in charset if c.isupper() and c.lower() in charset]
+    return torch.tensor([p[0] for p in pairs]), torch.tensor([p[1] for p in pairs])
+
+
+def merge_case(logprobs: torch.Tensor, caseless: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor) -> torch.Tensor:
+    """For rows whose label is upper-cased whatever the image shows, let the upper-case class
+    stand for both cases: its log-prob becomes logaddexp(upper, lower). CTC reads only the
+    blank and the target classes, so the targets (upper case) then score either case.
+
+    ``logprobs`` is (T, N, K); ``caseless`` (N,) bool.
+    """
+    if not bool(caseless.any()):
+        return logprobs
+    merged = torch.logaddexp(logprobs[:, :, upper], logprobs[:, :, lower])
+    out = logprobs.clone()
+    out[:, caseless.nonzero(as_tuple=True)[0].unsqueeze(1), upper.unsqueeze(0)] = merged[:, caseless]
+    return out
+
+
+@torch.no_grad()
+def evaluate(model, batches, charset: str, device) -> dict:
+    """Greedy-decode the validation batches; the DESIGN §8 scores of the texts."""
+    model.eval()
+    predictions, truths = [], []
+    for pixels, lengths, texts in batches:
+        logprobs = model(pixels.to(device)).float().cpu().numpy()
+        for decoded in greedy(logprobs, lengths.numpy()):
+            predictions.append("".join(charset[i - 1] for i in decoded.labels))
+        truths += texts
+    model.train()
+    return score(predictions, truths)
+
+
+def plot_curve(csv_path: Path, png_path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = list(csv.DictReader(csv_path.open()))
+    if not rows:
+        return
+    steps = [int(r["step"]) for r in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    ax1.plot(steps, [float(r["train_loss"]) for r in rows])
+    ax1.set(xlabel="step", ylabel="CTC loss (train)", yscale="log")
+    for key in [k for k in rows[0] if k.endswith("word_accuracy")]:
+        ax2.plot(steps, [float(r[key]) for r in rows], label=key.replace("_word_accuracy", ""))
+    ax2.set(xlabel="step", ylabel="word accuracy (val)", ylim=(0, 1))
+    ax2.legend()
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=80)
+    plt.close(fig)
+
+
+def warm_start(model, source: Path, config: TrainConfig, calibration: list[torch.Tensor]) -> None:
+    if source.suffix == ".onnx":
+        model.load_state_dict(state_from_onnx(source, model))
+        recalibrate_batchnorm(model, calibration)
+    else:
+        model.load_state_dict(torch.load(source, map_location="cpu", weights_only=False)["model"])
+    log.info("warm start from %s", source)
+
+
+def train(config: TrainConfig) -> Path:
+    """Run (or resume) training; returns the path of the best checkpoint."""
+    out = Path(config.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(__import__("yaml").safe_dump(config.to_dict()))
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cpu":
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+
+    real_train, real_val = [], []
+    for source in config.real_sets:
+        train_items, val_items = split_items(load_source(source, config.charset, config.caseless_sets))
+        real_train += train_items
+        real_val += val_items
+    val_sets = {"real": real_val} if real_val else {}
+    for source in config.val_sets:
+        val_sets[Path(source).name] = load_source(source, config.charset)
+    val_sets["synthetic"] = synthetic_validation(config, config.val_synthetic)
+    val_batches = {name: validation_batches(items, config) for name, items in val_sets.items() if items}
+
+    model = build_model(config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    step, images_seen, best, train_seconds = 0, 0, -1.0, 0.0
+    last = out / "last.pt"
+    if last.is_file():
+        state = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, images_seen, best = state["step"], state["images_seen"], state.get("best", -1.0)
+        train_seconds = state.get("train_seconds", 0.0)
+        log.info("resumed from %s at step %d", last, step)
+    elif config.init_from:
+        calibration = [b[0] for b in next(iter(val_batches.values()))[:4]]
+        warm_start(model.cpu(), Path(config.init_from), config, calibration)
+        model.to(device)
+    if device.type == "cpu":
+        model = model.to(memory_format=torch.channels_last)
+
+    stream = MixedBatches(config, real_train, seed=config.seed * 1000 + step)
+    loader = DataLoader(stream, batch_size=None, num_workers=config.workers,
+                        pin_memory=device.type == "cuda", persistent_workers=config.workers > 0,
+                        prefetch_factor=4 if config.workers > 0 else None)
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    use_amp = config.amp and device.type == "cuda"
+    charset = config.charset
+    upper, lower = (idx.to(device) for idx in case_pairs(charset))
+
+    def checkpoint(path: Path) -> None:
+        save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                     "train_seconds": train_seconds, "step": step, "images_seen": images_seen,
+                     "best": best, "config": config.to_dict(), "charset": list(charset),
+                     "date": time.strftime("%Y-%m-%d")}, path)
+
+    metrics_path = out / "metrics.csv"
+    last_save = tick = time.time()
+    running = None
+    model.train()
+    progress = tqdm(total=config.steps, initial=step, desc="train", mininterval=10, dynamic_ncols=True)
+    for batch in loader:
+        if step >= config.steps:
+            break
+        pixels = batch["image"].to(device, non_blocking=True)
+        if device.type == "cpu":
+            pixels = pixels.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            logprobs = model(pixels)
+        logprobs = merge_case(logprobs.float().permute(1, 0, 2), batch["caseless"].to(device), upper, lower)
+        loss = ctc(logprobs, batch["targets"].to(device),
+                   batch["input_lengths"].to(device), batch["target_lengths"].to(device))
+        lr = config.lr * lr_factor(config, step, train_seconds)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+        step += 1
+        images_seen += len(batch["texts"])
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        progress.update(1)
+        progress.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.2e}")
+        now = time.time()
+        train_seconds += now - tick
+        tick = now
+        done = step >= config.steps or bool(config.time_limit_minutes and train_seconds >= 60 * config.time_limit_minutes)
+        if step % config.val_every == 0 or done:
+            val_started = time.time()
+            results = {name: evaluate(model, b, charset, device) for name, b in val_batches.items()}
+            row = {"step": step, "images_seen": images_seen, "minutes": round(train_seconds / 60, 2),
+                   "train_loss": round(running, 4), "lr": lr}
+            for name, r in results.items():
+                row[f"{name}_word_accuracy"] = round(r.word_accuracy, 4)
+                row[f"{name}_cer"] = round(r.cer, 4)
+            new_file = not metrics_path.is_file()
+            with metrics_path.open("a", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=list(row))
+                if new_file:
+                    writer.writeheader()
+                writer.writerow(row)
+            plot_curve(metrics_path, out / "learning_curve.png")
+            log.info("step %d: %s", step, {k: v for k, v in row.items() if k != "lr"})
+            current = float(np.mean([r.word_accuracy for r in results.values()]))
+            if current > best:
+                best = current
+                checkpoint(out / "best.pt")
+            tick += time.time() - val_started  # validation time does not count as training time
+        if done or time.time() - last_save > config.checkpoint_minutes * 60:
+            checkpoint(last)
+            last_save = time.time()
+        if done:
+            break
+    progress.close()
+    return out / "best.pt"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="crnn-train", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, required=True, help="YAML file of TrainConfig fields")
+    parser.add_argument("--out-dir")
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--workers", type=int)
+    parser.add_argument("--threads", type=int)
+    parser.add_argument("--init-from")
+    parser.add_argument("--time-limit-minutes", type=float)
+    parser.add_argument("--real-sets", nargs="*")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    overrides = {k: v for k, v in vars(args).items() if k != "config"}
+    config = TrainConfig.from_yaml(args.config, **overrides)
+    best = train(config)
+    print(f"best checkpoint: {best}")
+
+
+if __name__ == "__main__":
+    main()
