@@ -1,7 +1,8 @@
 """``crnn-onnx``: read images, evaluate on a crop set, benchmark, and show a model's metadata.
 
 Subcommands: ``read IMAGE... [--json]``, ``eval LABELS.tsv [--json] [--limit N]
-[--worst K]``, ``bench [LABELS.tsv] --threads N``, ``info [MODEL]``. Each takes
+[--worst K]``, ``bench [LABELS.tsv] --threads N``, ``info [MODEL]``,
+``eval-pages ANNOTATIONS.jsonl [--compare-rapidocr] [--gt-boxes]`` (:mod:`crnn_onnx.pages`). Each takes
 ``--model`` (None: the bundled default; a bundled name; or a path, by the rule
 of :mod:`crnn_onnx.registry`). Exit status: 0 on success, 1 when some input
 could not be read, 2 for a usage, model or data error.
@@ -217,6 +218,40 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_pages(args: argparse.Namespace) -> int:
+    from . import pages
+
+    pipelines = ["ours"]
+    if args.compare_rapidocr:
+        pipelines.append("rapidocr")
+    if args.gt_boxes:
+        pipelines.append("ours_gt")
+        if args.compare_rapidocr:
+            pipelines.append("rapidocr_gt")
+    rec = _recogniser(args, threads=args.threads)
+
+    def progress(number: int, total: int) -> None:
+        if not args.json:
+            print(f"\reval-pages {number}/{total} pages", end="" if number < total else "\n",
+                  file=sys.stderr, flush=True)
+
+    try:
+        report = pages.evaluate(args.annotations, pipelines, recogniser=rec, threads=args.threads,
+                                min_confidence=args.min_confidence, iou=args.iou, limit=args.limit,
+                                progress=progress)
+    except ImportError as exc:  # RapidOCR missing: the message names the extra
+        print(f"crnn-onnx eval-pages: error: {exc}", file=sys.stderr)
+        return 2
+    except InvalidImageError as exc:
+        print(f"crnn-onnx eval-pages: error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report, indent=1, default=lambda v: None))
+    else:
+        print(pages.format_report(report))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crnn-onnx", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"crnn-onnx {__version__}")
@@ -243,6 +278,22 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true")
     _add_model_args(bench)
     bench.set_defaults(run=cmd_bench, threads=1)
+
+    pages_cmd = commands.add_parser(
+        "eval-pages", help="end-to-end page evaluation: RapidOCR's detector + this recogniser (DESIGN §8)")
+    pages_cmd.add_argument("annotations", type=Path, metavar="ANNOTATIONS.jsonl")
+    pages_cmd.add_argument("--compare-rapidocr", action="store_true",
+                           help="also run RapidOCR's complete pipeline (and its recogniser on GT boxes with "
+                                "--gt-boxes) in the same run")
+    pages_cmd.add_argument("--gt-boxes", action="store_true", help="also read the ground-truth quads")
+    pages_cmd.add_argument("--iou", type=float, default=0.5, help="IoU needed for a match (default 0.5)")
+    pages_cmd.add_argument("--min-confidence", type=float, default=0.5,
+                           help="drop detected regions read below this confidence (default 0.5, like "
+                                "RapidOCR's text_score)")
+    pages_cmd.add_argument("--limit", type=int, help="evaluate only the first N pages")
+    pages_cmd.add_argument("--json", action="store_true")
+    _add_model_args(pages_cmd)
+    pages_cmd.set_defaults(run=cmd_eval_pages, threads=1)
 
     info = commands.add_parser("info", help="show a model's metadata")
     info.add_argument("model_arg", nargs="?", metavar="MODEL", help="same as --model")

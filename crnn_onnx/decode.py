@@ -363,7 +363,7 @@ def _branching(lp: np.ndarray, lens: np.ndarray, best: np.ndarray, top: np.ndarr
     if prune_logp is None:
         rows, frames = np.nonzero(valid)
         sub = lp[rows, frames]
-        frame_of, classes = np.nonzero(np.ones(sub.shape, dtype=bool))
+        frame_of, classes = np.divmod(np.arange(sub.size), k)
     else:
         # A best class with p >= 1 / (1 + e**prune_logp) leaves every other class below the cut.
         rows, frames = np.nonzero(valid & (top <= -math.log1p(math.exp(prune_logp))))
@@ -372,6 +372,8 @@ def _branching(lp: np.ndarray, lens: np.ndarray, best: np.ndarray, top: np.ndarr
         several = passes.sum(axis=1) >= 2
         rows, frames, sub = rows[several], frames[several], sub[several]
         frame_of, classes = np.nonzero(passes[several])
+    if not len(rows):
+        return rows, frames, [], [], np.zeros(n)
     rel = sub[frame_of, classes].astype(np.float64) - top[rows, frames][frame_of]
     order = np.lexsort((-rel, frame_of))  # by frame, then by descending probability
     frame_of, classes, q = frame_of[order], classes[order], np.exp(rel[order])
@@ -387,9 +389,8 @@ def _branching(lp: np.ndarray, lens: np.ndarray, best: np.ndarray, top: np.ndarr
     emits_after = (after != BLANK) & (after != classes)
     lead = np.repeat(starts, counts)  # each candidate's frame's best candidate
     same = (emits_first == emits_first[lead]) & (emits_after == emits_after[lead])
-    trivial = isolated & np.logical_and.reduceat(same, starts) if len(rows) else isolated
-    extra = np.bincount(rows[trivial], weights=np.log(np.add.reduceat(q, starts)[trivial]) if len(rows) else None,
-                        minlength=n)
+    trivial = isolated & np.logical_and.reduceat(same, starts)
+    extra = np.bincount(rows[trivial], weights=np.log(np.add.reduceat(q, starts)[trivial]), minlength=n)
     keep = ~trivial[frame_of]
     split = np.concatenate([[0], np.cumsum(counts[~trivial])]).tolist()
     classes, q = classes[keep].tolist(), q[keep].tolist()
@@ -422,7 +423,8 @@ def _search(lp: np.ndarray, lens: np.ndarray, best: np.ndarray, top: np.ndarray,
 def beam_search(logprobs, lengths, beam_width: int = 10, lexicon: Iterable[str] | None = None, *,
                 charset: Sequence[str] | None = None, prune_logp: float | None = PRUNE_LOGP,
                 lexicon_margin: float = LEXICON_MARGIN) -> list[Decoded]:
-    """Prefix beam search of ``beam_width`` over each row's valid frames.
+    """Prefix beam search of ``beam_width`` over each row's valid frames (``beam_width=1``: :func:`greedy`,
+    lexicon or not).
 
     Pruning (``prune_logp``, nats, negative; None turns it off): at each frame
     only the classes whose log-prob is within ``-prune_logp`` of the frame's

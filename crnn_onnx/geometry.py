@@ -15,8 +15,10 @@ from .errors import InvalidImageError
 
 #: A crop whose height / width is at least this is "tall" and may be read rotated (DESIGN §2).
 TALL_RATIO = 1.5
-#: A detector's own vertex order is kept when its first edge is within this angle of +x.
+#: A detector's own vertex order is kept when its first edge is within this angle of +x ...
 TRUSTED_TOP_EDGE_DEG = 60.0
+#: ... and that edge is not clearly the short side (shorter than this share of the next edge).
+SHORT_SIDE_RATIO = 0.8
 
 
 def _as_quad(quad) -> np.ndarray:
@@ -45,13 +47,27 @@ def _edge_angle_deg(points: np.ndarray) -> float:
     return math.degrees(math.atan2(dy, dx))
 
 
+def _starts_on_short_side(points: np.ndarray) -> bool:
+    """True when the first edge is clearly shorter than the second (below ``SHORT_SIDE_RATIO`` of it).
+
+    OpenCV's detectors hand over [bl, tl, tr, br]: for a wide box turned by
+    more than 30 degrees that is a convex clockwise order whose first edge
+    (the text's left side) points within 60 degrees of +x, yet it is not the
+    text's top. Such an order is not trusted; geometry decides instead.
+    """
+    first = float(np.linalg.norm(points[1] - points[0]))
+    second = float(np.linalg.norm(points[2] - points[1]))
+    return first < SHORT_SIDE_RATIO * second
+
+
 def order_quad(quad) -> np.ndarray:
     """The quad's vertices as float32 (4, 2), clockwise from the top-left.
 
     A given order is trusted when it is already a convex clockwise order whose
-    first edge points right (within ``TRUSTED_TOP_EDGE_DEG`` of +x), so a
-    detector that knows the reading direction of a steeply slanted box keeps
-    it. Otherwise the points are ordered by geometry: sorted by angle around
+    first edge points right (within ``TRUSTED_TOP_EDGE_DEG`` of +x) and is not
+    clearly the box's short side (``SHORT_SIDE_RATIO``), so a detector that
+    knows the reading direction of a steeply slanted box keeps it, while
+    OpenCV's [bl, tl, tr, br] of a turned wide box is re-ordered. Otherwise the points are ordered by geometry: sorted by angle around
     their centroid (which also untangles self-crossing orders), made
     clockwise, and started at the vertex whose outgoing edge is closest to
     horizontal-rightwards, i.e. the most upright reading of the box. Upright
@@ -60,7 +76,8 @@ def order_quad(quad) -> np.ndarray:
     top edge on top.
     """
     points = _as_quad(quad)
-    if _is_convex_clockwise(points) and abs(_edge_angle_deg(points)) <= TRUSTED_TOP_EDGE_DEG:
+    if (_is_convex_clockwise(points) and abs(_edge_angle_deg(points)) <= TRUSTED_TOP_EDGE_DEG
+            and not _starts_on_short_side(points)):
         return points.astype(np.float32)
     centre = points.mean(axis=0)
     angles = np.arctan2(points[:, 1] - centre[1], points[:, 0] - centre[0])
@@ -73,6 +90,18 @@ def order_quad(quad) -> np.ndarray:
     return best.astype(np.float32)
 
 
+def _warp(quad, order: bool) -> tuple[np.ndarray, int, int, np.ndarray]:
+    """(ordered points, crop width, crop height, page-to-crop perspective matrix) for a quad."""
+    points = order_quad(quad) if order else _as_quad(quad).astype(np.float32)
+    top, bottom = np.linalg.norm(points[1] - points[0]), np.linalg.norm(points[2] - points[3])
+    left, right = np.linalg.norm(points[3] - points[0]), np.linalg.norm(points[2] - points[1])
+    if abs(_signed_area(points.astype(np.float64))) < 0.5 or max(top, bottom) < 0.5 or max(left, right) < 0.5:
+        raise InvalidImageError(f"quad has (nearly) zero area: {points.tolist()}")
+    width, height = max(1, int(round(max(top, bottom)))), max(1, int(round(max(left, right))))
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+    return points, width, height, cv2.getPerspectiveTransform(points, target)
+
+
 def crop_quad(image: np.ndarray, quad, order: bool = True) -> np.ndarray:
     """Warp the quad's region of ``image`` to an upright rectangle; borders are replicated.
 
@@ -82,16 +111,40 @@ def crop_quad(image: np.ndarray, quad, order: bool = True) -> np.ndarray:
     must already be clockwise from the top-left. Raises
     :class:`InvalidImageError` for a malformed or zero-area quad.
     """
-    points = order_quad(quad) if order else _as_quad(quad).astype(np.float32)
-    top, bottom = np.linalg.norm(points[1] - points[0]), np.linalg.norm(points[2] - points[3])
-    left, right = np.linalg.norm(points[3] - points[0]), np.linalg.norm(points[2] - points[1])
-    if abs(_signed_area(points.astype(np.float64))) < 0.5 or max(top, bottom) < 0.5 or max(left, right) < 0.5:
-        raise InvalidImageError(f"quad has (nearly) zero area: {points.tolist()}")
-    width, height = max(1, int(round(max(top, bottom)))), max(1, int(round(max(left, right))))
-    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
-    matrix = cv2.getPerspectiveTransform(points, target)
+    _, width, height, matrix = _warp(quad, order)
     return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
+
+
+def crop_size(quad, order: bool = True) -> tuple[int, int]:
+    """(height, width) of the crop that :func:`crop_quad` makes for ``quad``."""
+    _, width, height, _ = _warp(quad, order)
+    return height, width
+
+
+def span_quad(quad, x0: float, x1: float, rotation: int = 0, order: bool = True) -> np.ndarray:
+    """The page quad (float32 (4, 2), clockwise from the reading top-left) of columns [x0, x1) of a crop.
+
+    ``quad`` is the region that :func:`crop_quad` warped; ``x0``/``x1`` are
+    columns of that crop as it was read: of the crop itself (``rotation=0``),
+    or of the crop rotated 90 degrees clockwise (``90``) or counter-clockwise
+    (``-90``), as in :func:`upright_candidates`. The band covers the crop's
+    full height (across the reading direction) and is mapped back to the page
+    through the inverse perspective warp. Used to turn
+    :attr:`Prediction.char_spans` into word boxes.
+    """
+    if rotation not in (0, 90, -90):
+        raise ValueError(f"rotation must be 0, 90 or -90, not {rotation!r}")
+    _, width, height, matrix = _warp(quad, order)
+    across = width if rotation else height  # the read image's height
+    corners = np.array([[x0, 0], [x1, 0], [x1, across], [x0, across]], dtype=np.float64)
+    if rotation == 90:  # read image = crop rotated clockwise: (x', y') -> (y', height - x')
+        corners = np.stack([corners[:, 1], height - corners[:, 0]], axis=1)
+    elif rotation == -90:  # counter-clockwise: (x', y') -> (width - y', x')
+        corners = np.stack([width - corners[:, 1], corners[:, 0]], axis=1)
+    inverse = np.linalg.inv(matrix)
+    page = cv2.perspectiveTransform(corners.reshape(1, 4, 2), inverse).reshape(4, 2)
+    return page.astype(np.float32)
 
 
 def is_tall(image: np.ndarray) -> bool:
@@ -111,3 +164,35 @@ def upright_candidates(image: np.ndarray) -> list[tuple[np.ndarray, int]]:
         return [(image, 0)]
     return [(image, 0), (cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE), 90),
             (cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE), -90)]
+
+
+def word_spans(text: str, char_spans, width: int) -> list[tuple[str, float, float, tuple[int, ...]]]:
+    """Split a read line into words at spaces, each with its column range in the read crop.
+
+    ``char_spans`` are one (x0, x1) per character of ``text`` (as in
+    :attr:`Prediction.char_spans`); ``width`` is the read crop's width.
+    Returns ``(word, x0, x1, char_indices)`` per word, left to right. Between
+    two words the cut lies halfway between the start of the first space and
+    the start of the next word's first character (the emitting frames of a
+    CTC model sit near a glyph's left edge, and a space is emitted in the
+    gap); the first word starts at column 0 and the last ends at ``width``.
+    A text without spaces gives one word covering the whole crop; a text of
+    spaces only gives none.
+    """
+    if len(char_spans) != len(text):
+        raise ValueError(f"{len(char_spans)} character spans for a text of {len(text)} characters")
+    words: list[list[int]] = []
+    for index, char in enumerate(text):
+        if char == " ":
+            continue
+        if words and words[-1][-1] == index - 1:
+            words[-1].append(index)
+        else:
+            words.append([index])
+    cuts = [0.0]
+    for previous, following in zip(words, words[1:]):
+        space_start = char_spans[previous[-1] + 1][0]
+        cuts.append(min(max(0.5 * (space_start + char_spans[following[0]][0]), cuts[-1]), float(width)))
+    cuts.append(float(width))
+    return [("".join(text[i] for i in word), cuts[k], max(cuts[k + 1], cuts[k]), tuple(word))
+            for k, word in enumerate(words)]

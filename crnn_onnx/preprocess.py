@@ -3,8 +3,9 @@
 Steps: coerce any accepted crop to float32 in [0, 1]; convert to grey or RGB as
 the model asks; resize to the model's input height keeping the aspect ratio
 (area interpolation when shrinking, cubic when enlarging; width at least
-``min_width``); pad on the right with ``pad_value`` to the batch width rounded
-up to a multiple of ``width_stride``; normalise with ``(x - mean) / std``.
+``min_width``); pad on the right with ``pad_value`` to the crop's width bucket
+(:func:`padded_width`, a multiple of ``width_stride``; a batch holds one
+bucket); normalise with ``(x - mean) / std``.
 """
 from __future__ import annotations
 
@@ -134,15 +135,28 @@ def frames_for_width(width: int, spec: InputSpec) -> int:
     return math.ceil(max(width, spec.min_width) / spec.width_stride)
 
 
+def padded_width(width: int, spec: InputSpec) -> int:
+    """The width a resized crop of ``width`` pixels is padded to: its width bucket.
+
+    Buckets are multiples of 4 strides (16 px for stride 4) up to 256 px, of 16
+    strides up to 1024 px, and of 64 strides beyond. A crop is always padded to
+    its own bucket, alone or in a batch, and batches hold one bucket, so the
+    network sees the same pixels either way: ``read_batch`` equals ``read``.
+    """
+    stride = spec.width_stride
+    step = stride * (4 if width <= 256 else 16 if width <= 1024 else 64)
+    return max(spec.min_width, -(-width // step) * step)
+
+
 def batch(images: Sequence[np.ndarray], spec: InputSpec) -> tuple[np.ndarray, np.ndarray]:
     """Stack resized crops into a normalised float32 (N, C, H, W) array.
 
-    Pads on the right with ``pad_value`` to the widest crop rounded up to a
-    multiple of ``width_stride``. Returns the array and each row's valid frames.
+    Pads on the right with ``pad_value`` to the largest :func:`padded_width` of
+    the crops (a multiple of ``width_stride``). Returns the array and each row's
+    valid frames.
     """
     widths = [image.shape[1] for image in images]
-    stride = spec.width_stride
-    batch_w = max(spec.min_width, -(-max(widths) // stride) * stride)
+    batch_w = max(padded_width(w, spec) for w in widths)
     out = np.full((len(images), spec.input_height, batch_w, spec.input_channels), spec.pad_value, np.float32)
     for row, image in enumerate(images):
         out[row, :, : image.shape[1]] = image

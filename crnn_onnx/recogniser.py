@@ -164,9 +164,10 @@ class Recogniser:
     def read_batch(self, crops: Sequence[Any], batch_size: int | None = None) -> list[Prediction]:
         """Read many crops, batched by width; returns one :class:`Prediction` per crop, in input order.
 
-        ``batch_size`` overrides the constructor's for this call. Each row is
-        decoded over its own valid frames, so results match :meth:`read` up to
-        the padding's effect on the network. An invalid crop raises
+        ``batch_size`` overrides the constructor's for this call. Crops are
+        batched by width bucket (:func:`preprocess.padded_width`), so each is
+        padded exactly as :meth:`read` pads it, and each row is decoded over its
+        own valid frames: the texts equal :meth:`read`'s. An invalid crop raises
         :class:`InvalidImageError` naming its index; nothing is read then.
         """
         return self._read_batch(crops, batch_size)
@@ -221,12 +222,14 @@ class Recogniser:
                 widths.append(candidate.shape[1])
                 channels = preprocess.to_channels(candidate, spec.input_channels)
                 resized.append(preprocess.resize_to_height(channels, spec))
-        order = np.argsort([r.shape[1] for r in resized], kind="stable")
+        buckets: dict[int, list[int]] = {}  # one padded width per batch, so each crop reads as it would alone
+        for row, image in enumerate(resized):
+            buckets.setdefault(preprocess.padded_width(image.shape[1], spec), []).append(row)
+        chunks = [rows[i:i + batch_size] for _, rows in sorted(buckets.items()) for i in range(0, len(rows), batch_size)]
         readings: list[Prediction | None] = [None] * len(resized)
         if timings is not None:
             timings["prepare"] = timings.get("prepare", 0.0) + time.perf_counter() - clock
-        for first in range(0, len(order), batch_size):
-            rows = order[first:first + batch_size]
+        for rows in chunks:
             clock = time.perf_counter()
             x, lengths = preprocess.batch([resized[r] for r in rows], spec)
             logprobs = self._session.run([OUTPUT_NAME], {INPUT_NAME: x})[0]

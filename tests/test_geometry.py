@@ -106,3 +106,140 @@ def test_upright_candidates_only_for_tall_crops():
     assert [r for _, r in candidates] == [0, 90, -90]
     assert [c.shape for c, _ in candidates] == [(30, 20), (20, 30), (20, 30)]
     assert candidates[1][0][0, -1] == 0 and candidates[2][0][-1, 0] == 0  # the top-left pixel went where it should
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Rendered text at known angles and skews, cropped from quads in various vertex orders, read by the default model.
+
+from test_integrations_support import box_quad, default_recogniser, draw_into, word_patch  # noqa: E402
+
+from crnn_onnx.geometry import crop_size, span_quad, word_spans  # noqa: E402
+
+
+def vertex_orders(quad: np.ndarray) -> dict[str, np.ndarray]:
+    """The same quad as different detectors hand it over (quad is TL, TR, BR, BL of the text)."""
+    tl, tr, br, bl = quad
+    by_x = quad[np.argsort(quad[:, 0], kind="stable")]  # RapidOCR's order_points_clockwise: x first (#706)
+    left = by_x[:2][np.argsort(by_x[:2, 1])]
+    right = by_x[2:][np.argsort(by_x[2:, 1])]
+    return {
+        "clockwise": quad,
+        "opencv_bl_tl_tr_br": np.array([bl, tl, tr, br]),
+        "counter_clockwise": np.array([tl, bl, br, tr]),
+        "rolled": np.array([br, bl, tl, tr]),
+        "crossed": np.array([tl, br, tr, bl]),
+        "rapidocr_x_sort": np.array([left[0], right[0], right[1], left[1]]),
+    }
+
+
+def read_crop(quad, text, degrees=0.0, shear=0.0, size=(400, 500)):
+    page = np.full((*size, 3), 255, np.uint8)
+    patch = word_patch(text)
+    target = box_quad(size[1] / 2, size[0] / 2, patch.shape[1], patch.shape[0], degrees, shear)
+    draw_into(page, patch, target)
+    return page, target
+
+
+@pytest.mark.parametrize("degrees", [-35, -12, 0, 8, 25, 40])
+@pytest.mark.parametrize("order", ["clockwise", "opencv_bl_tl_tr_br", "counter_clockwise", "rolled", "crossed",
+                                   "rapidocr_x_sort"])
+def test_rotated_text_comes_out_upright_and_is_read(degrees, order):
+    page, quad = read_crop(None, "Invoice", degrees)
+    crop = crop_quad(page, vertex_orders(quad)[order])
+    assert crop.shape[1] > crop.shape[0]  # wide, as the text is
+    assert default_recogniser().read(crop).text == "Invoice"
+
+
+@pytest.mark.parametrize("shear", [-0.4, 0.3])
+@pytest.mark.parametrize("degrees", [0, 15])
+def test_skewed_text_is_read(shear, degrees):
+    page, quad = read_crop(None, "TOTAL 42", degrees, shear)
+    crop = crop_quad(page, vertex_orders(quad)["rolled"])
+    assert default_recogniser().read(crop).text == "TOTAL 42"
+
+
+@pytest.mark.parametrize("degrees", [90, -90, 84, -95])
+@pytest.mark.parametrize("order", ["clockwise", "opencv_bl_tl_tr_br", "rapidocr_x_sort", "rolled"])
+def test_vertical_text_gives_a_tall_crop_that_is_read_upright(degrees, order):
+    # Text running down (90) or up (-90) the page: by geometry the box stays tall; the tall-crop rule rotates it.
+    page, quad = read_crop(None, "STOCK", degrees, size=(500, 400))
+    crop = crop_quad(page, vertex_orders(quad)[order])
+    assert crop.shape[0] >= 1.5 * crop.shape[1]
+    assert default_recogniser().read(crop).text == "STOCK"
+
+
+def test_rapidocr_706_slanted_vertical_line():
+    # RapidAI/RapidOCR#706: a tall vertical line leaning towards the lower left. RapidOCR's x-sort hands over
+    # [bl, tl, tr, br] and its crop starts from the wrong edge; order_quad must still give an upright crop.
+    page, quad = read_crop(None, "RECEIPT", 97, size=(520, 420))
+    tl, tr, br, bl = quad
+    xs = np.array([tl, tr, br, bl])[:, 0]
+    assert sorted(xs)[:2] != sorted([tl[0], bl[0]])  # the x-sort's "two leftmost = left edge" assumption fails
+    given = vertex_orders(quad)["rapidocr_x_sort"]
+    crop = crop_quad(page, given)
+    assert default_recogniser().read(crop).text == "RECEIPT"
+
+
+def test_read_regions_reads_every_quad_whatever_its_order():
+    page = np.full((500, 700, 3), 255, np.uint8)
+    words = [("Hello", 150, 100, -20), ("World", 450, 120, 10), ("2026", 150, 330, 90), ("ONNX", 500, 350, 0)]
+    quads = []
+    for (text, cx, cy, degrees), order in zip(words, ["rolled", "opencv_bl_tl_tr_br", "rapidocr_x_sort", "crossed"]):
+        patch = word_patch(text)
+        quad = box_quad(cx, cy, patch.shape[1], patch.shape[0], degrees)
+        draw_into(page, patch, quad)
+        quads.append(vertex_orders(quad)[order])
+    assert [p.text for p in default_recogniser().read_regions(page, quads)] == [w[0] for w in words]
+
+
+def test_span_quad_maps_crop_columns_back_to_the_page():
+    quad = box_quad(200, 150, 160, 40, degrees=30)
+    np.testing.assert_allclose(span_quad(quad, 0, 160), quad, atol=1e-3)
+    half = span_quad(quad, 0, 80)
+    np.testing.assert_allclose(half[0], quad[0], atol=1e-3)
+    np.testing.assert_allclose(half[1], (quad[0] + quad[1]) / 2, atol=1e-3)
+    np.testing.assert_allclose(half[2], (quad[3] + quad[2]) / 2, atol=1e-3)
+
+
+def test_span_quad_of_a_crop_read_rotated():
+    tall = np.array([[50, 10], [70, 10], [70, 110], [50, 110]], np.float64)
+    assert crop_size(tall) == (100, 20)
+    # Read rotated clockwise, the text runs bottom to top: the first 50 columns are the lower half.
+    np.testing.assert_allclose(span_quad(tall, 0, 50, 90), [[50, 110], [50, 60], [70, 60], [70, 110]], atol=1e-4)
+    # Read rotated counter-clockwise, it runs top to bottom, its top-left at the crop's top-right.
+    np.testing.assert_allclose(span_quad(tall, 0, 50, -90), [[70, 10], [70, 60], [50, 60], [50, 10]], atol=1e-4)
+    with pytest.raises(ValueError):
+        span_quad(tall, 0, 5, 180)
+
+
+def test_word_spans_cut_between_words():
+    spans = [(0, 2), (4, 6), (8, 9), (10, 11), (14, 16), (18, 20), (22, 23), (24, 26)]
+    assert word_spans("ab  cd e", spans, 30) == [("ab", 0.0, 11.0, (0, 1)), ("cd", 11.0, 23.0, (4, 5)),
+                                                  ("e", 23.0, 30.0, (7,))]
+    assert word_spans("abc", [(0, 1)] * 3, 10) == [("abc", 0.0, 10.0, (0, 1, 2))]
+    assert word_spans("  ", [(0, 1)] * 2, 10) == []
+    with pytest.raises(ValueError):
+        word_spans("ab", [(0, 1)], 10)
+
+
+def test_word_boxes_from_real_character_spans_cover_the_drawn_words():
+    from test_integrations_support import iou
+
+    page = np.full((300, 900, 3), 255, np.uint8)
+    first, second = word_patch("TOTAL"), word_patch("DUE")
+    gap = 30
+    line = np.full((max(first.shape[0], second.shape[0]), first.shape[1] + gap + second.shape[1], 3), 255, np.uint8)
+    line[:first.shape[0], :first.shape[1]] = first
+    line[:second.shape[0], first.shape[1] + gap:] = second
+    quad = box_quad(450, 150, line.shape[1], line.shape[0], degrees=12)
+    draw_into(page, line, quad)
+    prediction = default_recogniser().read(crop_quad(page, quad))
+    assert prediction.text == "TOTAL DUE"
+    words = word_spans(prediction.text, prediction.char_spans, crop_size(quad)[1])
+    assert [w[0] for w in words] == ["TOTAL", "DUE"]
+    along = (quad[1] - quad[0]) / line.shape[1]
+    down = quad[3] - quad[0]
+    truth = [np.array([quad[0] + along * a, quad[0] + along * b, quad[0] + along * b + down, quad[0] + along * a + down])
+             for a, b in ((0, first.shape[1]), (first.shape[1] + gap, line.shape[1]))]
+    for (_, x0, x1, _), expected in zip(words, truth):
+        assert iou(span_quad(quad, x0, x1), expected) >= 0.6

@@ -110,5 +110,5 @@ def test_not_an_onnx_file(tmp_path):
 
 def test_frames_that_break_the_width_stride_rule_are_caught_at_run_time(tmp_path):
     rec = Recogniser(save(build_oracle(frames_per_block=2), tmp_path / "m.onnx"))
-    with pytest.raises(ModelFormatError, match=r"has shape \(1, 20, 4\) for input width 40; expected \(N, 10, 4\)"):
+    with pytest.raises(ModelFormatError, match=r"has shape \(1, 24, 4\) for input width 48; expected \(N, 12, 4\)"):
         rec.read(np.full((32, 40), 255, np.uint8))

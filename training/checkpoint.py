@@ -117,7 +117,7 @@ def recalibrate_batchnorm(model: CRNN, batches: list[torch.Tensor]) -> None:
             model.features(x)
         handle.remove()
         y = torch.cat([c.permute(1, 0, 2, 3).flatten(1) for c in captured], dim=1)
-        mu, var = y.mean(1), y.var(1)
+        mu, var = y.mean(1), y.var(1, unbiased=False)  # train-mode BN normalises by the biased variance
         beta0 = module.bias.clone()
         module.weight.copy_(torch.sqrt(var + module.eps))
         module.bias.copy_(mu + beta0)

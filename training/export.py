@@ -1,9 +1,14 @@
 """Export a trained CRNN to the native ONNX format (DESIGN §3) and check parity.
 
-``crnn-export CHECKPOINT --out model.onnx`` writes dynamic batch and width,
+``crnn-export CHECKPOINT --out model.onnx`` (CHECKPOINT: a .pt checkpoint or a
+native .onnx, rebuilt into torch by ``training.profiles.load_source``) writes dynamic batch and width,
 the metadata of DESIGN §3, passes ``onnx.checker``, then compares onnxruntime
 against torch at several widths and batch sizes (log-probs within 1e-4 and
 identical greedy texts) on random and, when given, real crops.
+
+``--profile rapidocr|opencv|onnxtr`` writes the same network wrapped for that
+host instead (``training/profiles.py``, docs/export_profiles.md) and checks
+onnxruntime against the torch adapter.
 """
 from __future__ import annotations
 
@@ -20,7 +25,8 @@ import torch
 from crnn_onnx import preprocess
 from crnn_onnx.decode import greedy
 
-from .checkpoint import load_model
+from . import profiles
+from .checkpoint import load_model  # noqa: F401  (kept for callers importing it from here)
 from .model import CRNN
 
 PARITY_ATOL = 1e-4
@@ -104,13 +110,26 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="crnn-export", description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path, help="a training checkpoint (.pt) or a native .onnx to re-export")
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--name", default="crnn-onnx-en")
-    parser.add_argument("--version", default=time.strftime("%Y.%m.%d"))
+    parser.add_argument("--profile", choices=profiles.PROFILES, default="native",
+                        help="native (default): the crnn_onnx format; rapidocr, opencv, onnxtr: the same "
+                             "network wrapped for that host's conventions (docs/export_profiles.md)")
+    parser.add_argument("--name", default=None, help="model name (default: the source ONNX's, else crnn-onnx-en)")
+    parser.add_argument("--version", default=None, help="model version (default: the source ONNX's, else today)")
     parser.add_argument("--parity-labels", type=Path, help="labels.tsv whose first crops join the parity check")
     args = parser.parse_args(argv)
-    model, config, charset, summary = load_model(args.checkpoint)
-    spec = config.input_spec()
-    export_onnx(model, spec, charset, args.out, name=args.name, version=args.version, training=summary)
+    model, spec, charset, summary, names = profiles.load_source(args.checkpoint)
+    name = args.name or names.get("name") or "crnn-onnx-en"
+    version = args.version or names.get("version") or time.strftime("%Y.%m.%d")
+    if args.profile != "native":
+        out, profile, sidecars = profiles.export_profile(args.profile, model, spec, charset, args.out,
+                                                         model_name=name, version=version, training=summary)
+        result = profiles.check_profile_parity(profile, out)
+        size_mb = out.stat().st_size / 1e6
+        extra = "".join(f"; wrote {p}" for p in sidecars)
+        print(f"wrote {out} ({size_mb:.2f} MB, profile {args.profile}); parity ok over {result['cases']} cases, "
+              f"max |diff| {result['max_abs_diff']:.2e}{extra}\nload it with: {profile.contract['load']}")
+        return
+    export_onnx(model, spec, charset, args.out, name=name, version=version, training=summary)
     real = real_parity_batches(args.parity_labels, spec) if args.parity_labels else None
     result = check_parity(model, args.out, spec, real)
     size_mb = args.out.stat().st_size / 1e6

@@ -1,0 +1,84 @@
+"""bench/accuracy.py, bench/speed.py and bench/gallery.py run end to end on the oracle model and a tiny crop set."""
+from __future__ import annotations
+
+import json
+import sys
+
+import cv2
+import pytest
+from conftest import REPO, render
+from PIL import Image
+
+sys.path.insert(0, str(REPO))
+
+from bench import accuracy, gallery, speed  # noqa: E402
+
+CARD = ("# card\n\n<!-- accuracy:begin -->\nold\n<!-- accuracy:end -->\n\n"
+        "<!-- speed:begin -->\nold\n<!-- speed:end -->\n")
+
+
+@pytest.fixture
+def data(tmp_path):
+    """Two crop sets named like real ones: svt_test (one misread in four) and uw3_lines (lines of bars)."""
+    sets = {"svt_test": [("abc", "abc"), ("cab", "cab"), ("bb", "bb"), ("ab", "ba")],
+            "uw3_lines": [("abcabcabcabcabcabcabcabcabc", "abcabcabcabcabcabcabcabcabc"),
+                          ("bcbcbcbcbcbcbcbcbcbcbcbcbcbc", "bcbcbcbcbcbcbcbcbcbcbcbcbcba")]}
+    for name, items in sets.items():
+        (tmp_path / name / "images").mkdir(parents=True)
+        lines = []
+        for i, (text, gt) in enumerate(items):
+            cv2.imwrite(str(tmp_path / name / "images" / f"{i}.png"), render(text))
+            lines.append(f"images/{i}.png\t{gt}")
+        (tmp_path / name / "labels.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_accuracy_scores_table_card_and_gallery(data, oracle_path, tmp_path, capsys):
+    card = tmp_path / "README.md"
+    card.write_text(CARD, encoding="utf-8")
+    out, png = tmp_path / "results.json", tmp_path / "gallery.png"
+    accuracy.main(["--model", str(oracle_path), "--data", str(data), "--out", str(out), "--card", str(card),
+                   "--gallery", str(png)])
+    results = json.loads(out.read_text())
+    assert list(results["sets"]) == ["svt_test", "uw3_lines"]  # table order, not alphabetical
+    svt = results["sets"]["svt_test"]
+    assert svt["scores"]["greedy"]["word_accuracy"] == 0.75 and svt["scores"]["beam"]["word_accuracy"] == 0.75
+    assert [r["pred"] for r in svt["readings"]] == ["abc", "cab", "bb", "ab"]
+    uw3 = results["sets"]["uw3_lines"]["scores"]["greedy"]
+    assert uw3["edits"] == 1 and uw3["word_correct"] == 1
+    table = capsys.readouterr().out
+    assert "| svt_test | 4 (0) | word ≥ 80 | **75.0** |" in table
+    assert "**missed by 5.0 pt**" in table and "94.6 / 22.70" in table  # bar verdict; RapidOCR 3 from peers.md
+    text = card.read_text()
+    assert "old" not in text.split("<!-- accuracy:end -->")[0] and text.count("<!-- speed:begin -->\nold") == 1
+    assert "| uw3_lines |" in text
+    with Image.open(png) as image:
+        assert image.width == gallery.COLUMNS * gallery.TILE_W and image.height > 100
+    assert png.stat().st_size < 500 * 1024
+
+
+def test_gallery_takes_the_worst_round_robin():
+    def reading(path, gt, pred, conf):
+        return {"path": path, "gt": gt, "pred": pred, "confidence": conf}
+
+    results = {"sets": {
+        "a": {"readings": [reading("1", "word", "ward", 0.9), reading("2", "word", "xxxx", 0.9),
+                           reading("3", "Word", "word", 0.1), reading("4", "word", "wore", 0.2)]},
+        "b": {"readings": [reading("5", "line", "lime", 0.5)]}}}
+    picked = gallery.worst(results, count=3)
+    # case-only differences are not misreads; worst edit distance first, then lower confidence; sets alternate
+    assert [(p["set"], p["path"]) for p in picked] == [("a", "2"), ("b", "5"), ("a", "4")]
+
+
+def test_speed_without_peer_on_the_oracle(data, oracle_path, tmp_path, capsys):
+    card = tmp_path / "README.md"
+    card.write_text(CARD, encoding="utf-8")
+    out = tmp_path / "speed.json"
+    speed.main(["--model", str(oracle_path), "--labels", str(data / "svt_test" / "labels.tsv"), "--crops", "3",
+                "--threads", "1", "--passes", "2", "--no-peer", "--json", str(out), "--card", str(card)])
+    result = json.loads(out.read_text())
+    assert result["crops"] == 3 and result["set_size"] == 4
+    assert result["paths"] == ["images/0.png", "images/2.png", "images/3.png"]  # evenly spread
+    assert len(result["raw"]["1"]["ours_ms"]) == 6 and result["rows"][0]["ours_median_ms"] > 0
+    assert "NOT same-run" in capsys.readouterr().out
+    assert "<!-- speed:begin -->\nModel `" in card.read_text()

@@ -1,0 +1,192 @@
+"""Training data: font filter, text sampler, renderer, loaders (labels.tsv, IAM, tar), batches."""
+from __future__ import annotations
+
+import math
+import random
+import tarfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="training tests need the 'train' extra")
+from fontTools.fontBuilder import FontBuilder  # noqa: E402
+from fontTools.pens.ttGlyphPen import TTGlyphPen  # noqa: E402
+
+from crnn_onnx.charset import PRINTABLE_ASCII  # noqa: E402
+from crnn_onnx.preprocess import padded_width  # noqa: E402
+from training.config import TrainConfig  # noqa: E402
+from training.datasets import (MixedBatches, ctc_feasible, is_validation, load_source,  # noqa: E402
+                               split_items)
+from training.fonts import find_fonts, font_problem  # noqa: E402
+from training.render import SyntheticRenderer  # noqa: E402
+from training.text import TextSampler  # noqa: E402
+
+CHARSET = "".join(PRINTABLE_ASCII)
+
+
+def _box_glyph(width: int, height: int, inset: int = 0):
+    pen = TTGlyphPen(None)
+    pen.moveTo((inset, 0))
+    pen.lineTo((inset, height))
+    pen.lineTo((width - inset, height))
+    pen.lineTo((width - inset, 0))
+    pen.closePath()
+    return pen.glyph()
+
+
+def build_font(path: Path, chars: str, same_case_glyph: bool = False, small_caps: bool = False) -> Path:
+    """A TrueType font with one box glyph per char: lower case is shorter unless ``small_caps``."""
+    names = [".notdef"] + [f"g{ord(c)}" for c in chars]
+    cmap, glyphs = {}, {".notdef": _box_glyph(500, 700)}
+    for c in chars:
+        name = f"g{ord(c)}"
+        if same_case_glyph and c.islower() and c.upper() in chars:
+            cmap[ord(c)] = f"g{ord(c.upper())}"
+            continue
+        cmap[ord(c)] = name
+        short = c.islower() and not small_caps
+        glyphs[name] = _box_glyph(500, 450 if short else 700, inset=ord(c) % 50)
+    names = [n for n in names if n in glyphs]
+    fb = FontBuilder(1000, isTTF=True)
+    fb.setupGlyphOrder(names)
+    fb.setupCharacterMap(cmap)
+    fb.setupGlyf(glyphs)
+    fb.setupHorizontalMetrics({n: (600, 0) for n in names})
+    fb.setupHorizontalHeader(ascent=800, descent=-200)
+    fb.setupNameTable({"familyName": "Test", "styleName": "Regular"})
+    fb.setupOS2()
+    fb.setupPost()
+    fb.save(str(path))
+    return path
+
+
+def test_font_filter_accepts_full_font_and_rejects_bad_ones(tmp_path):
+    full = "".join(chr(c) for c in range(0x21, 0x7F))
+    assert font_problem(build_font(tmp_path / "ok.ttf", full)) is None
+    assert "missing" in font_problem(build_font(tmp_path / "digits.ttf", full.replace("7", "")))
+    assert "caps-only" in font_problem(build_font(tmp_path / "caps.ttf", full, same_case_glyph=True))
+    assert "small caps" in font_problem(build_font(tmp_path / "smcp.ttf", full, small_caps=True))
+    assert find_fonts([str(tmp_path)]) == [tmp_path / "ok.ttf"]
+
+
+def test_text_sampler_stays_in_charset_and_respects_line_length():
+    sampler = TextSampler(["alpha", "beta", "gamma", "delta"], random.Random(3))
+    singles = [sampler.single() for _ in range(300)]
+    lines = [sampler.line(60) for _ in range(100)]
+    for text in singles + lines:
+        assert text and set(text) <= set(CHARSET), text
+    assert all(len(line) <= 60 for line in lines)
+    assert any(any(c.isdigit() for c in t) for t in singles) and any(t.isupper() for t in singles)
+
+
+@pytest.fixture(scope="module")
+def system_fonts():
+    fonts = find_fonts()
+    if not fonts:
+        pytest.skip("no usable fonts installed (see training/debian-fonts.txt)")
+    return fonts[:20]
+
+
+def test_renderer_draws_ink_on_a_text_shaped_crop(system_fonts):
+    renderer = SyntheticRenderer(system_fonts, random.Random(0))
+    short, long = renderer.render("Hi"), renderer.render("a considerably longer line of text 123")
+    for image in (short, long):
+        assert image.dtype == np.uint8 and image.ndim == 2 and image.shape[0] >= 10
+        assert image.std() > 5, "blank render"
+    assert long.shape[1] / long.shape[0] > short.shape[1] / short.shape[0]
+
+
+def _write_crop(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = np.full((32, 12 * max(1, len(text)) + 8, 3), 255, np.uint8)
+    cv2.putText(image, text, (4, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 1)
+    cv2.imwrite(str(path), image)
+
+
+def test_labels_tsv_loader_maps_labels_and_drops_unfittable(tmp_path):
+    folder = tmp_path / "myset"
+    rows = [("images/0.png", "caf\u00e9"), ("images/1.png", "\u2610 box"), ("images/2.png", "It\u2019s")]
+    for rel, text in rows:
+        _write_crop(folder / rel, "x")
+    (folder / "labels.tsv").write_text("".join(f"{r}\t{t}\n" for r, t in rows), encoding="utf-8")
+    items = load_source(str(folder), CHARSET, caseless_sets=["myset"])
+    assert [it.text for it in items] == ["cafe", "It's"]
+    assert [it.key for it in items] == ["myset/images/0.png", "myset/images/2.png"]
+    assert all(it.caseless for it in items)
+    assert items[0].load().shape == (32, 20)
+
+
+def test_iam_loader_reads_words_and_lines_layout(tmp_path):
+    ascii_dir = tmp_path / "ascii"
+    ascii_dir.mkdir()
+    (ascii_dir / "words.txt").write_text(
+        "#--- comment\n"
+        "a01-000u-00-00 ok 154 408 768 27 51 AT A\n"
+        "a01-000u-00-01 err 154 507 766 213 48 NN MOVE\n"
+        "a01-000u-00-02 ok 154 796 764 70 50 TO to\n")
+    (ascii_dir / "lines.txt").write_text("a01-000u-00 ok 154 19 408 746 1661 89 A|MOVE|to|stop\n")
+    for ident, level in [("a01-000u-00-00", "words"), ("a01-000u-00-02", "words"), ("a01-000u-00", "lines")]:
+        _write_crop(tmp_path / level / "a01" / "a01-000u" / f"{ident}.png", "iam")
+    words = load_source(f"iam-words:{tmp_path}", CHARSET)
+    lines = load_source(f"iam-lines:{tmp_path}", CHARSET)
+    assert [w.text for w in words] == ["A", "to"]  # the 'err' segmentation is skipped
+    assert [line.text for line in lines] == ["A MOVE to stop"]
+    assert lines[0].load().ndim == 2
+
+
+def test_tar_shard_loader(tmp_path):
+    folder = tmp_path / "shard"
+    _write_crop(folder / "images" / "0.png", "ab")
+    (folder / "labels.tsv").write_text("images/0.png\tab\n", encoding="utf-8")
+    with tarfile.open(tmp_path / "shard.tar", "w") as tar:
+        tar.add(folder / "labels.tsv", arcname="labels.tsv")
+        tar.add(folder / "images" / "0.png", arcname="images/0.png")
+    (item,) = load_source(f"tar:{tmp_path / 'shard.tar'}", CHARSET)
+    assert item.text == "ab" and item.key == "shard/images/0.png" and item.load().shape[0] == 32
+
+
+def test_validation_slice_is_fixed_and_disjoint(tmp_path):
+    keys = [f"set/images/{i:06d}.jpg" for i in range(400)]
+    val = [k for k in keys if is_validation(k)]
+    assert 5 < len(val) < 40  # about 1 in 20
+    folder = tmp_path / "set"
+    for k in keys[:60]:
+        _write_crop(tmp_path / k, "x")
+    (folder / "labels.tsv").write_text("".join(f"{k[4:]}\tx\n" for k in keys[:60]), encoding="utf-8")
+    train, held = split_items(load_source(str(folder), CHARSET))
+    assert {it.key for it in held} == {k for k in keys[:60] if is_validation(k)}
+    assert not {it.key for it in train} & {it.key for it in held}
+
+
+def test_ctc_feasibility_counts_repeats():
+    assert ctc_feasible("abc", 3) and not ctc_feasible("aab", 3) and ctc_feasible("aab", 4)
+
+
+def test_mixed_batches_are_consistent(system_fonts, tmp_path):
+    fonts_dir = tmp_path / "fonts"
+    fonts_dir.mkdir()
+    for font in system_fonts[:3]:
+        (fonts_dir / font.name).write_bytes(font.read_bytes())
+    words = tmp_path / "words.txt"
+    words.write_text("alpha\nbeta\ngamma\n")
+    folder = tmp_path / "real"
+    _write_crop(folder / "images" / "0.png", "REAL")
+    (folder / "labels.tsv").write_text("images/0.png\tREAL\n", encoding="utf-8")
+    config = TrainConfig(batch_size=12, real_ratio=0.5, line_ratio=0.0, fonts_dir=str(fonts_dir),
+                         words_file=str(words), caseless_sets=["real"])
+    stream = MixedBatches(config, load_source(str(folder), CHARSET, config.caseless_sets), seed=1)
+    stream._setup(random.Random(1))
+    batch = stream.make_batch(random.Random(2))
+    n = len(batch["texts"])
+    assert n == 12 and batch["image"].shape[:3] == (12, 1, 32)
+    width = batch["image"].shape[3]
+    longest = int(batch["input_lengths"].max())
+    assert width % 4 == 0 and width == padded_width(4 * longest, stream.spec)
+    assert batch["target_lengths"].tolist() == [len(t) for t in batch["texts"]]
+    decoded = "".join(config.charset[i - 1] for i in batch["targets"].tolist())
+    assert decoded == "".join(batch["texts"])
+    assert batch["caseless"].tolist() == [t == "REAL" for t in batch["texts"]]
+    assert all(ctc_feasible(t, int(n_frames)) for t, n_frames in zip(batch["texts"], batch["input_lengths"]))
+    assert math.isclose(float(batch["image"].max()), 1.0, abs_tol=1e-6)  # normalised (x - 0.5) / 0.5

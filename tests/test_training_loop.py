@@ -1,0 +1,107 @@
+"""The training loop end to end on a tiny config: train, resume, export, parity, warm start."""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="training tests need the 'train' extra")
+from crnn_onnx import Recogniser  # noqa: E402
+from crnn_onnx.charset import PRINTABLE_ASCII  # noqa: E402
+from training import export  # noqa: E402
+from training.checkpoint import build_model, load_model, recalibrate_batchnorm, state_from_onnx  # noqa: E402
+from training.config import TrainConfig  # noqa: E402
+from training.fonts import find_fonts  # noqa: E402
+from training.model import CRNN  # noqa: E402
+from training.train import case_pairs, lr_factor, merge_case, train  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+CHARSET = "".join(PRINTABLE_ASCII)
+
+
+@pytest.mark.parametrize("width", [1, 5, 8, 37, 128, 131])
+def test_frames_follow_the_stride_rule(width):
+    model = CRNN(10, width=4, hidden=8).eval()
+    assert model(torch.zeros(2, 1, 32, width)).shape == (2, math.ceil(width / 4), 10)
+
+
+def test_merge_case_only_touches_caseless_rows_and_upper_classes():
+    upper, lower = case_pairs(CHARSET)
+    assert len(upper) == 26
+    logprobs = torch.log_softmax(torch.randn(6, 3, len(CHARSET) + 1), -1)
+    merged = merge_case(logprobs, torch.tensor([False, True, False]), upper, lower)
+    a, a_lower = CHARSET.index("A") + 1, CHARSET.index("a") + 1
+    assert torch.equal(merged[:, [0, 2]], logprobs[:, [0, 2]])
+    assert torch.allclose(merged[:, 1, a], torch.logaddexp(logprobs[:, 1, a], logprobs[:, 1, a_lower]))
+    assert torch.equal(merged[:, 1, a_lower], logprobs[:, 1, a_lower])
+
+
+def test_lr_schedule_warms_up_then_decays_by_steps_or_time():
+    config = TrainConfig(steps=1000, warmup_steps=100, time_limit_minutes=10)
+    assert lr_factor(config, 0, 0) == pytest.approx(0.01)
+    assert lr_factor(config, 100, 0) == pytest.approx(1.0)
+    assert lr_factor(config, 1000, 0) == pytest.approx(0.05)
+    assert lr_factor(config, 100, 600) == pytest.approx(0.05)  # time limit reached first
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    if not find_fonts():
+        pytest.skip("no usable fonts installed (see training/debian-fonts.txt)")
+    out = tmp_path_factory.mktemp("tiny")
+    config = TrainConfig.from_yaml(REPO / "training/configs/tiny.yaml", out_dir=str(out), steps=120)
+    best = train(config)
+    return config, out, best
+
+
+def test_tiny_training_writes_checkpoints_metrics_and_curve(tiny_run):
+    config, out, best = tiny_run
+    assert best.is_file() and (out / "last.pt").is_file() and (out / "learning_curve.png").is_file()
+    rows = list(csv.DictReader((out / "metrics.csv").open()))
+    assert [int(r["step"]) for r in rows] == [100, 120]
+    assert float(rows[-1]["train_loss"]) < 30
+    state = torch.load(out / "last.pt", weights_only=False)
+    assert state["step"] == 120 and state["charset"] == list(CHARSET) and state["config"]["steps"] == 120
+
+
+def test_rerun_resumes_from_last_checkpoint(tiny_run):
+    config, out, _ = tiny_run
+    resumed = TrainConfig.from_yaml(REPO / "training/configs/tiny.yaml", out_dir=str(out), steps=130)
+    train(resumed)
+    state = torch.load(out / "last.pt", weights_only=False)
+    assert state["step"] == 130 and state["images_seen"] == 130 * resumed.batch_size
+    steps = [int(r["step"]) for r in csv.DictReader((out / "metrics.csv").open())]
+    assert steps == [100, 120, 130]  # continued, not restarted
+
+
+def test_export_parity_and_runtime_load(tiny_run, tmp_path):
+    _, out, best = tiny_run
+    onnx_path = tmp_path / "tiny.onnx"
+    export.main([str(best), "--out", str(onnx_path), "--name", "tiny", "--version", "0"])
+    model, config, charset, _ = load_model(best)
+    result = export.check_parity(model, onnx_path, config.input_spec())
+    assert result["max_abs_diff"] <= export.PARITY_ATOL
+    recogniser = Recogniser(str(onnx_path), threads=1)
+    assert recogniser.spec.charset == tuple(CHARSET) and recogniser.spec.name == "tiny"
+    prediction = recogniser.read(np.full((20, 60), 255, np.uint8))
+    assert 0.0 <= prediction.confidence <= 1.0
+
+
+def test_warm_start_from_onnx_reproduces_the_network(tiny_run, tmp_path):
+    _, _, best = tiny_run
+    model, config, charset, _ = load_model(best)
+    onnx_path = export.export_onnx(model, config.input_spec(), charset, tmp_path / "m.onnx")
+    rebuilt = build_model(config)
+    rebuilt.load_state_dict(state_from_onnx(onnx_path, rebuilt))
+    x = torch.randn(3, 1, 32, 72)
+    with torch.no_grad():
+        assert torch.allclose(rebuilt.eval()(x), model(x), atol=1e-4)
+    recalibrate_batchnorm(rebuilt, [x])
+    with torch.no_grad():
+        assert torch.allclose(rebuilt.eval()(x), model(x), atol=1e-4)
+        rebuilt.train()
+        rebuilt.rnn.dropout = 0.0
+        assert torch.allclose(rebuilt(x), model(x), atol=1e-3)  # batch statistics now match
