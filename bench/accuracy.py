@@ -210,7 +210,8 @@ def card_block(results: dict) -> str:
              "judged on the greedy decoder, the runtime's default. Peers from `shared/notes/peers.md` (same crops, "
              "all items; the dropped items are FUNSD's `☐` boxes, which have no letter or digit, so no word "
              "accuracy moves). On uw3_lines a word is a whole line and CER is the figure to compare; SVT and SROIE "
-             "ground truth is upper case, so their CER (ours and the peers') mostly counts case.")
+             "ground truth is upper case where the image need not be, so CER there mostly counts letter case and "
+             "word accuracy is the figure to compare.")
     return f"{CARD_BEGIN}\n{notes}\n\n{table(results)}\n{CARD_END}"
 
 
@@ -249,6 +250,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"model {m['name']} v{m['version']} ({m['path']}, {m['bytes'] / 1e6:.2f} MB, sha256 {m['sha256'][:16]})")
     print(table(results))
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.card:
         write_card(args.card, results)

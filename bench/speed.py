@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     text = report(result)
     print(text)
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
     if args.card:
         write_card(args.card, text)

@@ -133,7 +133,8 @@ def polygon_area(quad) -> float:
     return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)))
 
 
-def _raster_intersection(a: np.ndarray, b: np.ndarray, cells: int = 256) -> float:
+def _raster(a: np.ndarray, b: np.ndarray, cells: int = 512) -> tuple[float, float, float]:
+    """(area of a, area of b, their intersection) by rasterising both on a shared grid, in square pixels."""
     low = np.minimum(a.min(axis=0), b.min(axis=0))
     high = np.maximum(a.max(axis=0), b.max(axis=0))
     scale = cells / max(float((high - low).max()), 1e-9)
@@ -143,26 +144,41 @@ def _raster_intersection(a: np.ndarray, b: np.ndarray, cells: int = 256) -> floa
         mask = np.zeros(size, np.uint8)
         shifted = np.round((poly - low) * scale * 16).astype(np.int32)  # 4 fractional bits
         cv2.fillPoly(mask, [shifted], 1, lineType=cv2.LINE_8, shift=4)
-        masks.append(mask)
-    return float(np.logical_and(*masks).sum()) / scale ** 2
+        masks.append(mask.astype(bool))
+    unit = scale ** 2
+    return (float(masks[0].sum()) / unit, float(masks[1].sum()) / unit,
+            float(np.logical_and(*masks).sum()) / unit)
+
+
+def _boxes_apart(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(a[:, 0].max() <= b[:, 0].min() or b[:, 0].max() <= a[:, 0].min()
+                or a[:, 1].max() <= b[:, 1].min() or b[:, 1].max() <= a[:, 1].min())
 
 
 def intersection_area(a, b) -> float:
-    """Intersection area of two quads: exact when both are convex, else rasterised (about 1/256 of the extent)."""
+    """Intersection area of two quads: exact when both are convex, else rasterised (to about 1/512 of the
+    extent, and scaled so that ``a``'s rasterised area equals its exact area)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if (a[:, 0].max() <= b[:, 0].min() or b[:, 0].max() <= a[:, 0].min()
-            or a[:, 1].max() <= b[:, 1].min() or b[:, 1].max() <= a[:, 1].min()):
+    if _boxes_apart(a, b):
         return 0.0
     if _is_convex(a) and _is_convex(b):
         area, _ = cv2.intersectConvexConvex(a.astype(np.float32), b.astype(np.float32))
         return max(0.0, float(area))
-    return _raster_intersection(a, b)
+    area_a, _, inter = _raster(a, b)
+    return inter * polygon_area(a) / area_a if area_a > 0 else 0.0
 
 
 def polygon_iou(a, b) -> float:
-    """Intersection over union of two quads (0 when either has no area)."""
-    inter = intersection_area(a, b)
-    union = polygon_area(a) + polygon_area(b) - inter
+    """Intersection over union of two quads (0 when either has no area); a non-convex quad is rasterised."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if _boxes_apart(a, b) or polygon_area(a) <= 0 or polygon_area(b) <= 0:
+        return 0.0
+    if _is_convex(a) and _is_convex(b):
+        inter = intersection_area(a, b)
+        union = polygon_area(a) + polygon_area(b) - inter
+    else:
+        area_a, area_b, inter = _raster(a, b)
+        union = area_a + area_b - inter
     return inter / union if union > 0 else 0.0
 
 
@@ -295,10 +311,10 @@ def evaluate(annotations: str | Path, pipelines: Iterable[str] = ("ours",), *, r
     from .integrations._common import for_recogniser, load_page, recogniser_or_default
     from .integrations.rapidocr import RapidOCRPipeline, rapidocr_engine
 
-    pipelines = [p for p in PIPELINES if p in set(pipelines)]
     unknown = set(pipelines) - set(PIPELINES)
     if unknown:
         raise ValueError(f"unknown pipelines {sorted(unknown)}; known: {PIPELINES}")
+    pipelines = [p for p in PIPELINES if p in set(pipelines)]
     pages = load_annotations(annotations)[:limit]
     if not pages:
         raise ValueError(f"{annotations}: no pages")
