@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crnn_onnx import Recogniser, labels, metrics  # noqa: E402
+from bench.card import replace_block  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 BEAM_WIDTH = 10
@@ -212,17 +213,12 @@ def card_block(results: dict) -> str:
              "accuracy moves). On uw3_lines a word is a whole line and CER is the figure to compare; SVT and SROIE "
              "ground truth is upper case where the image need not be, so CER there mostly counts letter case and "
              "word accuracy is the figure to compare.")
-    return f"{CARD_BEGIN}\n{notes}\n\n{table(results)}\n{CARD_END}"
+    return f"{notes}\n\n{table(results)}"
 
 
 def write_card(path: Path, results: dict) -> None:
-    """Replace the generated block of a markdown file (which must hold both markers)."""
-    text = path.read_text(encoding="utf-8")
-    if CARD_BEGIN not in text or CARD_END not in text:
-        raise SystemExit(f"{path} has no {CARD_BEGIN} ... {CARD_END} block")
-    head, rest = text.split(CARD_BEGIN, 1)
-    _, tail = rest.split(CARD_END, 1)
-    path.write_text(head + card_block(results) + tail, encoding="utf-8")
+    """Replace the accuracy block of the model card."""
+    replace_block(path, CARD_BEGIN, CARD_END, card_block(results))
 
 
 def main(argv: list[str] | None = None) -> None:

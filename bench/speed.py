@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crnn_onnx import Recogniser, labels, metrics  # noqa: E402
+from bench.card import replace_block  # noqa: E402
 
 FUNSD = ROOT.parent / "shared" / "data" / "funsd_test_crops" / "labels.tsv"
 #: shared/notes/peers.md: RapidOCR 3.10 median ms per crop on all of funsd_test_crops, 1 thread (shared machine).
@@ -178,12 +179,8 @@ def report(result: dict) -> str:
 
 
 def write_card(path: Path, text: str) -> None:
-    body = path.read_text(encoding="utf-8")
-    if CARD_BEGIN not in body or CARD_END not in body:
-        raise SystemExit(f"{path} has no {CARD_BEGIN} ... {CARD_END} block")
-    head, rest = body.split(CARD_BEGIN, 1)
-    _, tail = rest.split(CARD_END, 1)
-    path.write_text(f"{head}{CARD_BEGIN}\n{text}\n{CARD_END}{tail}", encoding="utf-8")
+    """Replace the speed block of the model card."""
+    replace_block(path, CARD_BEGIN, CARD_END, text)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -59,6 +59,11 @@ def export_onnx(model: CRNN, spec: preprocess.InputSpec, charset: tuple[str, ...
         "license": "MIT (weights trained on synthetic text and research datasets; see models/README.md)",
         "training": json.dumps(training or {}),
     }
+    return save_with_metadata(proto, metadata, tmp, out)
+
+
+def save_with_metadata(proto: onnx.ModelProto, metadata: dict[str, str], tmp: Path, out: Path) -> Path:
+    """Replace ``proto``'s metadata_props, check it with onnx.checker, write ``tmp`` and rename it to ``out``."""
     del proto.metadata_props[:]
     for key, value in metadata.items():
         proto.metadata_props.add(key=key, value=value)

@@ -311,6 +311,8 @@ def export_profile(name: str, model: CRNN, spec: preprocess.InputSpec, charset: 
     """
     import onnx
 
+    from .export import save_with_metadata  # export imports this module at its top
+
     profile = build_profile(name, model, spec, charset)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -331,12 +333,7 @@ def export_profile(name: str, model: CRNN, spec: preprocess.InputSpec, charset: 
         "training": json.dumps(training or {}),
         **profile.metadata,
     }
-    del proto.metadata_props[:]
-    for key, value in metadata.items():
-        proto.metadata_props.add(key=key, value=value)
-    onnx.checker.check_model(proto)
-    onnx.save(proto, str(tmp))
-    tmp.replace(out)
+    save_with_metadata(proto, metadata, tmp, out)
     written = []
     if profile.sidecar is not None:
         suffix, text = profile.sidecar
