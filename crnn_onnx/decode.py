@@ -110,44 +110,58 @@ def greedy(logprobs, lengths) -> list[Decoded]:
             for i, (a, b) in enumerate(zip(split[:-1], split[1:]))]
 
 
-def _select(new: dict, width: int, cut: float) -> tuple[dict, float]:
-    """The ``width`` best of ``new`` (labels -> [pb, pnb, frames, ...]) whose mass is at least ``cut``
-    times the best's, in descending order (ties: smaller labels first), rescaled so the best is 1;
-    and the log of the scale."""
-    if len(new) == 1:
-        (labels, (pb, pnb, frames, _)), = new.items()
-        return {labels: (pb / (pb + pnb), pnb / (pb + pnb), frames)}, math.log(pb + pnb)
-    kept = sorted((-e[0] - e[1], labels, e) for labels, e in new.items() if e[0] + e[1] > 0.0)[:width]
-    scale = -kept[0][0]
+def _rank(ranked: list, width: int, cut: float) -> tuple[dict, float]:
+    """Select among candidates ``(-mass, labels, pb, pnb, frames)`` (distinct labels; mass = pb + pnb):
+    the ``width`` most probable (ties: smaller labels first) whose mass is positive and at least
+    ``cut`` times the best's, in descending order, as {labels: (pb, pnb, frames)} rescaled so the best
+    is 1; and the log of the scale."""
+    ranked.sort()
+    scale = -ranked[0][0]
     floor = -scale * cut
-    return {labels: (e[0] / scale, e[1] / scale, e[2]) for total, labels, e in kept if total <= floor}, math.log(scale)
-
-
-def _add(new: dict, labels: tuple, pb: float, pnb: float, frames: tuple) -> None:
-    """Add a contribution to ``new[labels]``, keeping the frames of its largest contribution."""
-    entry = new.get(labels)
-    if entry is None:
-        new[labels] = [pb, pnb, frames, pb + pnb]
-    else:
-        entry[0] += pb
-        entry[1] += pnb
-        if pb + pnb > entry[3]:
-            entry[2], entry[3] = frames, pb + pnb
+    out = {}
+    for total, labels, pb, pnb, frames in (ranked[:width] if len(ranked) > width else ranked):
+        if total > floor or not total:
+            break  # ascending -mass: every later one fails too
+        out[labels] = (pb / scale, pnb / scale, frames)
+    return out, math.log(scale)
 
 
 def _expand_certain(beams: dict, frame: int, c: int, width: int, cut: float) -> tuple[dict, float]:
     """:func:`_expand` for a frame whose only candidate is class ``c`` (relative probability 1)."""
     if c == BLANK:
         return {labels: (pb + pnb, 0.0, frames) for labels, (pb, pnb, frames) in beams.items()}, 0.0
-    new: dict = {}
+    if len(beams) == 1:
+        (labels, (pb, pnb, frames)), = beams.items()
+        if not labels or labels[-1] != c:
+            total = pb + pnb
+            return {labels + (c,): (0.0, 1.0, frames + (frame,))}, math.log(total)
+        if not pb:
+            return {labels: (0.0, 1.0, frames)}, math.log(pnb)
+        return _rank([(-pnb, labels, 0.0, pnb, frames), (-pb, labels + (c,), 0.0, pb, frames + (frame,))],
+                     width, cut)
+    new: dict = {}  # labels -> [mass (all non-blank), frames, mass of the history ``frames`` is from]
     for labels, (pb, pnb, frames) in beams.items():
         if labels and labels[-1] == c:
-            _add(new, labels, 0.0, pnb, frames)
-            if pb:
-                _add(new, labels + (c,), 0.0, pb, frames + (frame,))
+            entry = new.get(labels)
+            if entry is None:
+                new[labels] = [pnb, frames, pnb]
+            else:
+                entry[0] += pnb
+                if pnb > entry[2]:
+                    entry[1], entry[2] = frames, pnb
+            if not pb:
+                continue
+            key, mass = labels + (c,), pb
         else:
-            _add(new, labels + (c,), 0.0, pb + pnb, frames + (frame,))
-    return _select(new, width, cut)
+            key, mass = labels + (c,), pb + pnb
+        entry = new.get(key)
+        if entry is None:
+            new[key] = [mass, frames + (frame,), mass]
+        else:
+            entry[0] += mass
+            if mass > entry[2]:
+                entry[1], entry[2] = frames + (frame,), mass
+    return _rank([(-mass, labels, 0.0, mass, frames) for labels, (mass, frames, _) in new.items()], width, cut)
 
 
 def _expand(beams: dict, frame: int, classes: Sequence[int], qs: Sequence[float],
@@ -157,33 +171,62 @@ def _expand(beams: dict, frame: int, classes: Sequence[int], qs: Sequence[float]
     ``beams`` maps a label tuple to (blank mass, non-blank mass, frames), in
     descending total mass, the best 1. ``qs`` are the classes' probabilities
     divided by the frame's best, in descending order. Returns the next beams as
-    :func:`_select` does, and the log of their scale.
+    :func:`_rank` does, and the log of their scale.
     """
+    # The best candidate has mass >= 1/2, so below cut / 2 nothing is kept; once ``width`` candidates
+    # are known, nothing below the smallest of the ``width`` largest can be kept either.
+    floor = 0.5 * cut
+    if len(beams) == 1:
+        (labels, (pb, pnb, frames)), = beams.items()
+        total = pb + pnb
+        last = labels[-1] if labels else -1
+        stay_b = stay_nb = 0.0
+        ranked = []
+        room = width  # extensions by a class other than ``last`` come in descending mass: ``width`` suffice
+        for c, q_c in zip(classes, qs):
+            if c == BLANK:
+                stay_b = total * q_c
+            elif c == last:
+                stay_nb = pnb * q_c
+                mass = pb * q_c
+                if mass >= floor and mass:
+                    ranked.append((-mass, labels + (c,), 0.0, mass, frames + (frame,)))
+            elif room:
+                mass = total * q_c
+                if mass < floor or not mass:
+                    room = 0
+                else:
+                    room -= 1
+                    ranked.append((-mass, labels + (c,), 0.0, mass, frames + (frame,)))
+        ranked.append((-(stay_b + stay_nb), labels, stay_b, stay_nb, frames))
+        return _rank(ranked, width, cut)
     q = dict(zip(classes, qs))
     q_blank = q.get(BLANK, 0.0)
-    new = {}
+    ranked = []
+    landed = None  # prefixes of the beam that an extension of another reaches: merged here
     for labels, (pb, pnb, frames) in beams.items():  # the prefix itself: a blank, or its last label repeated
         stay_b = (pb + pnb) * q_blank
-        stay_nb = pnb * q.get(labels[-1], 0.0) if labels else 0.0
-        new[labels] = [stay_b, stay_nb, frames, stay_b + stay_nb]  # [3]: mass of the history ``frames`` is from
-    if len(beams) > 1:
-        for labels in beams:  # extensions that land on a prefix already in the beam
-            parent = beams.get(labels[:-1]) if labels else None
-            q_c = q.get(labels[-1]) if parent is not None else None
-            if q_c:
-                ppb, ppnb, pframes = parent
-                mass = (ppb if len(labels) > 1 and labels[-2] == labels[-1] else ppb + ppnb) * q_c
-                entry = new[labels]
-                entry[1] += mass
-                if mass > entry[3]:
-                    entry[2], entry[3] = pframes + (frame,), mass
-    # Extensions to new prefixes, each a distinct candidate of exact mass. The best candidate has
-    # mass >= 1/2, so below cut / 2 nothing is kept; once ``width`` candidates are known, nothing
-    # below the smallest of the ``width`` largest can be kept either.
-    floor = 0.5 * cut
+        if labels:
+            q_last = q.get(labels[-1], 0.0)
+            stay_nb = pnb * q_last
+            if q_last:
+                parent = beams.get(labels[:-1])
+                if parent is not None:
+                    ppb, ppnb, pframes = parent
+                    mass = (ppb if len(labels) > 1 and labels[-2] == labels[-1] else ppb + ppnb) * q_last
+                    if mass > stay_b + stay_nb:
+                        frames = pframes + (frame,)
+                    stay_nb += mass
+                    if landed is None:
+                        landed = {labels}
+                    else:
+                        landed.add(labels)
+        else:
+            stay_nb = 0.0
+        ranked.append((-(stay_b + stay_nb), labels, stay_b, stay_nb, frames))
     heap = None
-    if len(new) + len(beams) * len(classes) > width:
-        heap = heapq.nlargest(width, [entry[0] + entry[1] for entry in new.values()])
+    if len(beams) * (1 + len(classes)) > width:
+        heap = heapq.nlargest(width, [-entry[0] for entry in ranked])
         heapq.heapify(heap)
         if len(heap) == width:
             floor = max(floor, heap[0])
@@ -202,9 +245,9 @@ def _expand(beams: dict, frame: int, classes: Sequence[int], qs: Sequence[float]
                     continue
                 break  # classes are in descending probability
             key = labels + (c,)
-            if key in new:
+            if landed is not None and key in landed:
                 continue  # already in the beam: merged above
-            new[key] = [0.0, mass, frames + (frame,), mass]
+            ranked.append((-mass, key, 0.0, mass, frames + (frame,)))
             if heap is not None:
                 if len(heap) < width:
                     heapq.heappush(heap, mass)
@@ -212,28 +255,37 @@ def _expand(beams: dict, frame: int, classes: Sequence[int], qs: Sequence[float]
                     heapq.heapreplace(heap, mass)
                 if len(heap) == width and heap[0] > floor:
                     floor = heap[0]
-    return _select(new, width, cut)
+    return _rank(ranked, width, cut)
 
 
 def _combine(beams: dict, local: dict, skip: int, width: int, cut: float) -> tuple[dict, float]:
     """Every prefix of ``beams`` (all in one pure state) followed by every hypothesis of ``local``
     (decoded from that state; its first ``skip`` labels stand for that state's last label),
-    masses multiplied and merged where texts coincide; selected as :func:`_select` does."""
+    masses multiplied and merged where texts coincide; selected as :func:`_rank` does."""
     if len(local) == 1:  # one continuation for all: no merges, no change in the ranking
         (labels, (lb, lnb, lframes)), = local.items()
         suffix = labels[skip:]
         return {prefix + suffix: ((pb + pnb) * lb, (pb + pnb) * lnb, frames + lframes)
                 for prefix, (pb, pnb, frames) in beams.items()}, 0.0
-    new = {}
+    tails = [(labels[skip:], lb, lnb, lb + lnb, lframes) for labels, (lb, lnb, lframes) in local.items()]
+    new = {}  # labels -> [pb, pnb, frames, mass of the history ``frames`` is from]
     for prefix, (pb, pnb, frames) in beams.items():
         mass = pb + pnb
         if mass < cut:
             break  # both sides are in descending mass, best 1
-        for labels, (lb, lnb, lframes) in local.items():
-            if mass * (lb + lnb) < cut:
+        for suffix, lb, lnb, lmass, lframes in tails:
+            if mass * lmass < cut:
                 break
-            _add(new, prefix + labels[skip:], mass * lb, mass * lnb, frames + lframes)
-    return _select(new, width, cut)
+            key, b, nb = prefix + suffix, mass * lb, mass * lnb
+            entry = new.get(key)
+            if entry is None:
+                new[key] = [b, nb, frames + lframes, b + nb]
+            else:
+                entry[0] += b
+                entry[1] += nb
+                if b + nb > entry[3]:
+                    entry[2], entry[3] = frames + lframes, b + nb
+    return _rank([(-e[0] - e[1], labels, e[0], e[1], e[2]) for labels, e in new.items()], width, cut)
 
 
 def _pairs(shared: Sequence[float], masses: Sequence[float], cut: float) -> int:
@@ -271,43 +323,46 @@ def _decode_steps(beams: dict, steps: list, width: int, cut: float,
     return beams, log_scale
 
 
-def _beam_row(width: int, cut: float, best: np.ndarray, length: int, emits: list[int], emit_labels: list[int],
-              unsure: list[int], cand: list[list[int]], cand_q: list[list[float]]) -> tuple[dict, float]:
+def _beam_row(width: int, cut: float, length: int, emits: list[int], emit_labels: list[int], unsure: list[int],
+              cand: list[list[int]], cand_q: list[list[float]], before: list[int], after: list[int],
+              end: int) -> tuple[dict, float]:
     """Prefix beam search over one row; returns its final beams and their log scale.
 
     ``unsure``: the frames that need branching (:func:`_branching`), each with
-    its candidate classes and relative probabilities (``cand``, ``cand_q``).
-    Every other frame ("certain") acts as its best class alone and leaves every
-    prefix in the same state (ending in a blank, or in that class). So a
-    stretch of certain frames appends the same best-path labels (``emits``,
-    ``emit_labels``) to every prefix without changing their ranking; and a run
-    of unsure frames plus the certain frame after it is decoded once from that
-    shared state and combined with every prefix, unless so many combinations
-    pass the cut that the beam would have dropped some mid-way: then the run is
-    expanded over all prefixes frame by frame.
+    its candidate classes and relative probabilities (``cand``, ``cand_q``) and
+    the best class of the frames before and after it (``before``, ``after``;
+    blank before frame 0, unused after the row's last frame); ``end``: the best
+    class of the row's last frame. Every other frame
+    ("certain") acts as its best class alone and leaves every prefix in the
+    same state (ending in a blank, or in that class). So a stretch of certain
+    frames appends the same best-path labels (``emits``, ``emit_labels``) to
+    every prefix without changing their ranking; and a run of unsure frames
+    plus the certain frame after it is decoded once from that shared state and
+    combined with every prefix, unless so many combinations pass the cut that
+    the beam would have dropped some mid-way: then the run is expanded over all
+    prefixes frame by frame.
     """
     beams: dict = {(): (1.0, 0.0, ())}
     log_scale = 0.0
     prev = BLANK  # the class of the last certain frame (none yet: as after a blank)
     pos = index = 0
-    while pos < length:
-        stop = unsure[index] if index < len(unsure) else length
+    count = len(unsure)
+    while index < count:
+        stop = unsure[index]
         if pos < stop:  # certain frames pos .. stop - 1
-            first, last = bisect_left(emits, pos), bisect_right(emits, stop - 1)
-            end_blank = best[stop - 1] == BLANK
-            suffix, suffix_frames = tuple(emit_labels[first:last]), tuple(emits[first:last])
-            beams = {prefix + suffix: ((pb + pnb, 0.0) if end_blank else (0.0, pb + pnb)) + (frames + suffix_frames,)
-                     for prefix, (pb, pnb, frames) in beams.items()}
-            prev, pos = int(best[stop - 1]), stop
-            continue
+            beams = _certain_stretch(beams, emits, emit_labels, pos, stop, prev, before[index])
+            prev = before[index]
         steps = []
-        while index < len(unsure) and unsure[index] == pos:
-            steps.append((pos, cand[index], cand_q[index]))
+        while True:
+            steps.append((stop, cand[index], cand_q[index]))
             index += 1
-            pos += 1
+            stop += 1
+            if index == count or unsure[index] != stop:
+                break
         shared_state = prev
+        pos = stop
         if pos < length:  # the certain frame after the run puts every hypothesis in one state
-            prev = int(best[pos])
+            prev = after[index - 1]
             steps.append((pos, (prev,), (1.0,)))
             pos += 1
         local = None
@@ -320,7 +375,24 @@ def _beam_row(width: int, cut: float, best: np.ndarray, length: int, emits: list
             beams, log_s = _combine(beams, local[0], int(shared_state != BLANK), width, cut)
             log_s += local[1]
         log_scale += log_s
+    if pos < length:
+        beams = _certain_stretch(beams, emits, emit_labels, pos, length, prev, end)
     return beams, log_scale
+
+
+def _certain_stretch(beams: dict, emits: list[int], emit_labels: list[int], start: int, stop: int, prev: int,
+                     end: int) -> dict:
+    """``beams`` (all in the state of class ``prev``) after the certain frames ``start`` .. ``stop - 1``,
+    whose best path emits ``emits``/``emit_labels`` there and ends in class ``end``."""
+    first, last = bisect_left(emits, start), bisect_left(emits, stop)
+    if first == last:  # nothing emitted: only the final state can change (from a label to a blank)
+        if end == prev or end != BLANK:
+            return beams
+        return {prefix: (pb + pnb, 0.0, frames) for prefix, (pb, pnb, frames) in beams.items()}
+    suffix, suffix_frames = tuple(emit_labels[first:last]), tuple(emits[first:last])
+    if end == BLANK:
+        return {prefix + suffix: (pb + pnb, 0.0, frames + suffix_frames) for prefix, (pb, pnb, frames) in beams.items()}
+    return {prefix + suffix: (0.0, pb + pnb, frames + suffix_frames) for prefix, (pb, pnb, frames) in beams.items()}
 
 
 #: The last immutable lexicon seen and its lower-cased word set (callers pass the same one per batch).
@@ -411,11 +483,21 @@ def _search(lp: np.ndarray, lens: np.ndarray, best: np.ndarray, top: np.ndarray,
     e_labels = best[e_rows, e_frames].tolist()
     e_frames_list = e_frames.tolist()
     e_split = _row_splits(e_rows, n)
+    t = lp.shape[1]
+    u_before = np.where(u_frames > 0, best[u_rows, u_frames - 1], BLANK).tolist()
+    u_after = best[u_rows, np.minimum(u_frames + 1, t - 1)].tolist()
+    ends = (np.where(lens > 0, best[np.arange(n), np.maximum(lens - 1, 0)], BLANK) if t else lens).tolist()
+    lens_list = lens.tolist()
     out = []
     for row in range(n):
         a, b, ea, eb = u_split[row], u_split[row + 1], e_split[row], e_split[row + 1]
-        beams, log_scale = _beam_row(width, cut, best[row], int(lens[row]), e_frames_list[ea:eb], e_labels[ea:eb],
-                                     u_frames_list[a:b], cands[a:b], cands_q[a:b])
+        if a == b:  # nothing branches: the best path, one prefix
+            state = (1.0, 0.0) if ends[row] == BLANK else (0.0, 1.0)
+            out.append(({tuple(e_labels[ea:eb]): state + (tuple(e_frames_list[ea:eb]),)}, offset[row]))
+            continue
+        beams, log_scale = _beam_row(width, cut, lens_list[row], e_frames_list[ea:eb], e_labels[ea:eb],
+                                     u_frames_list[a:b], cands[a:b], cands_q[a:b], u_before[a:b], u_after[a:b],
+                                     ends[row])
         out.append((beams, log_scale + offset[row]))
     return out
 

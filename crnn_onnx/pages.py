@@ -370,7 +370,8 @@ def format_report(report: dict) -> str:
     """A plain-text table of one ``evaluate`` report, with the difference in items read correctly."""
     results = report["results"]
     lines = [f"{report['annotations']}: {report['pages']} pages, {report['items']} items "
-             f"({report['ignored']} ignored), level {report['level']}, IoU >= {report['iou']}",
+             f"({report['ignored']} ignored, {report.get('degenerate', 0)} of them for a zero-area quad), "
+             f"level {report['level']}, IoU >= {report['iou']}",
              f"{'pipeline':34s} {'det R%':>6s} {'det P%':>6s} {'word%':>6s} {'exact%':>6s} {'CER%':>6s} "
              f"{'correct':>9s} {'s/page':>7s}"]
     for key, r in results.items():

@@ -214,8 +214,10 @@ def test_span_quad_of_a_crop_read_rotated():
 
 def test_word_spans_cut_between_words():
     spans = [(0, 2), (4, 6), (8, 9), (10, 11), (14, 16), (18, 20), (22, 23), (24, 26)]
-    assert word_spans("ab  cd e", spans, 30) == [("ab", 0.0, 11.0, (0, 1)), ("cd", 11.0, 23.0, (4, 5)),
-                                                  ("e", 23.0, 30.0, (7,))]
+    # Cuts at 11 and 23; each word from its first start to its last start plus its pitch (2; 'e': line median 4).
+    assert word_spans("ab  cd e", spans, 30) == [("ab", 0.0, 8.0, (0, 1)), ("cd", 14.0, 22.0, (4, 5)),
+                                                  ("e", 24.0, 28.0, (7,))]
+    assert word_spans(" ab", [(0, 1), (3, 4), (6, 7)], 10) == [("ab", 3.0, 9.0, (1, 2))]
     assert word_spans("abc", [(0, 1)] * 3, 10) == [("abc", 0.0, 10.0, (0, 1, 2))]
     assert word_spans("  ", [(0, 1)] * 2, 10) == []
     with pytest.raises(ValueError):
