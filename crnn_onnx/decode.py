@@ -164,6 +164,33 @@ def _expand_certain(beams: dict, frame: int, c: int, width: int, cut: float) -> 
     return _rank([(-mass, labels, 0.0, mass, frames) for labels, (mass, frames, _) in new.items()], width, cut)
 
 
+def _expand_one(labels: tuple, pb: float, pnb: float, frames: tuple, frame: int, classes: Sequence[int],
+                qs: Sequence[float], width: int, cut: float) -> tuple[dict, float]:
+    """:func:`_expand` of a beam with the one prefix ``labels`` (masses ``pb``, ``pnb``)."""
+    floor = 0.5 * cut  # as in :func:`_expand`
+    total = pb + pnb
+    last = labels[-1] if labels else -1
+    stay_b = stay_nb = 0.0
+    ranked = []
+    room = width  # extensions by a class other than ``last`` come in descending mass: ``width`` suffice
+    for c, q_c in zip(classes, qs):
+        if c == BLANK:
+            stay_b = total * q_c
+        elif c == last:
+            stay_nb = pnb * q_c
+            mass = pb * q_c
+            if mass >= floor and mass:
+                ranked.append((-mass, labels + (c,), 0.0, mass, frames + (frame,)))
+        elif room:
+            mass = total * q_c
+            if mass < floor or not mass:
+                room = 0
+            else:
+                room -= 1
+                ranked.append((-mass, labels + (c,), 0.0, mass, frames + (frame,)))
+    ranked.append((-(stay_b + stay_nb), labels, stay_b, stay_nb, frames))
+    return _rank(ranked, width, cut)
+
 def _expand(beams: dict, frame: int, classes: Sequence[int], qs: Sequence[float],
             width: int, cut: float) -> tuple[dict, float]:
     """One frame of prefix beam search over the candidate ``classes``.
@@ -178,28 +205,7 @@ def _expand(beams: dict, frame: int, classes: Sequence[int], qs: Sequence[float]
     floor = 0.5 * cut
     if len(beams) == 1:
         (labels, (pb, pnb, frames)), = beams.items()
-        total = pb + pnb
-        last = labels[-1] if labels else -1
-        stay_b = stay_nb = 0.0
-        ranked = []
-        room = width  # extensions by a class other than ``last`` come in descending mass: ``width`` suffice
-        for c, q_c in zip(classes, qs):
-            if c == BLANK:
-                stay_b = total * q_c
-            elif c == last:
-                stay_nb = pnb * q_c
-                mass = pb * q_c
-                if mass >= floor and mass:
-                    ranked.append((-mass, labels + (c,), 0.0, mass, frames + (frame,)))
-            elif room:
-                mass = total * q_c
-                if mass < floor or not mass:
-                    room = 0
-                else:
-                    room -= 1
-                    ranked.append((-mass, labels + (c,), 0.0, mass, frames + (frame,)))
-        ranked.append((-(stay_b + stay_nb), labels, stay_b, stay_nb, frames))
-        return _rank(ranked, width, cut)
+        return _expand_one(labels, pb, pnb, frames, frame, classes, qs, width, cut)
     q = dict(zip(classes, qs))
     q_blank = q.get(BLANK, 0.0)
     ranked = []
@@ -323,6 +329,24 @@ def _decode_steps(beams: dict, steps: list, width: int, cut: float,
     return beams, log_scale
 
 
+def _run_one(labels: tuple, pb: float, pnb: float, frames: tuple, frame: int, classes: Sequence[int],
+             qs: Sequence[float], certain: int, width: int, cut: float,
+             shared: Sequence[float] = ()) -> tuple[dict, float] | None:
+    """:func:`_decode_steps` of the one prefix ``labels`` over one unsure frame and the certain frame
+    after it (class ``certain``; -1: the row ends)."""
+    beams, log_scale = _expand_one(labels, pb, pnb, frames, frame, classes, qs, width, cut)
+    if len(shared) > 1 and len(beams) > 1 and _pairs(shared, [b + nb for b, nb, _ in beams.values()], cut) > width:
+        return None
+    if certain < 0:
+        return beams, log_scale
+    if certain == BLANK:  # the masses stay (and so does the pair count above)
+        return {labels: (b + nb, 0.0, fr) for labels, (b, nb, fr) in beams.items()}, log_scale
+    beams, log_s = _expand_certain(beams, frame + 1, certain, width, cut)
+    if len(shared) > 1 and len(beams) > 1 and _pairs(shared, [b + nb for b, nb, _ in beams.values()], cut) > width:
+        return None
+    return beams, log_scale + log_s
+
+
 def _beam_row(width: int, cut: float, length: int, emits: list[int], emit_labels: list[int], unsure: list[int],
               cand: list[list[int]], cand_q: list[list[float]], before: list[int], after: list[int],
               end: int) -> tuple[dict, float]:
@@ -352,6 +376,39 @@ def _beam_row(width: int, cut: float, length: int, emits: list[int], emit_labels
         if pos < stop:  # certain frames pos .. stop - 1
             beams = _certain_stretch(beams, emits, emit_labels, pos, stop, prev, before[index])
             prev = before[index]
+        shared_state = prev
+        if index + 1 == count or unsure[index + 1] != stop + 1:  # a run of one unsure frame
+            classes, qs = cand[index], cand_q[index]
+            index += 1
+            pos = stop + 1
+            certain = -1
+            if pos < length:
+                certain = prev = after[index - 1]
+                pos += 1
+            local = None
+            if len(beams) > 1:
+                # A blank (or the row's end) after one unsure frame changes no ranking: the combination
+                # is exact however many pairs pass, as long as the local decode drops no candidate and
+                # no extension of a prefix lands on another (whose merge the combination would miss
+                # below the cut).
+                shared = () if certain <= BLANK and len(classes) <= width and \
+                    (shared_state != BLANK or not _lands(beams, classes)) else \
+                    [pb + pnb for pb, pnb, _ in beams.values()]
+                local = _run_one(*_seed(shared_state), stop, classes, qs, certain, width, cut, shared)
+            if local is None:
+                if len(beams) == 1:
+                    (labels, (pb, pnb, frames)), = beams.items()
+                    beams, log_s = _run_one(labels, pb, pnb, frames, stop, classes, qs, certain, width, cut)
+                else:
+                    steps = [(stop, classes, qs)]
+                    if certain >= 0:
+                        steps.append((stop + 1, (certain,), (1.0,)))
+                    beams, log_s = _decode_steps(beams, steps, width, cut)
+            else:
+                beams, log_s = _combine(beams, local[0], int(shared_state != BLANK), width, cut)
+                log_s += local[1]
+            log_scale += log_s
+            continue
         steps = []
         while True:
             steps.append((stop, cand[index], cand_q[index]))
@@ -359,7 +416,6 @@ def _beam_row(width: int, cut: float, length: int, emits: list[int], emit_labels
             stop += 1
             if index == count or unsure[index] != stop:
                 break
-        shared_state = prev
         pos = stop
         if pos < length:  # the certain frame after the run puts every hypothesis in one state
             prev = after[index - 1]
@@ -367,8 +423,9 @@ def _beam_row(width: int, cut: float, length: int, emits: list[int], emit_labels
             pos += 1
         local = None
         if len(beams) > 1:  # decode the run once from the shared state (a one-label seed stands for it)
-            seed = {(shared_state,): (0.0, 1.0, ())} if shared_state != BLANK else {(): (1.0, 0.0, ())}
-            local = _decode_steps(seed, steps, width, cut, [pb + pnb for pb, pnb, _ in beams.values()])
+            labels, pb, pnb, frames = _seed(shared_state)
+            local = _decode_steps({labels: (pb, pnb, frames)}, steps, width, cut,
+                                  [pb + pnb for pb, pnb, _ in beams.values()])
         if local is None:
             beams, log_s = _decode_steps(beams, steps, width, cut)
         else:
@@ -378,6 +435,19 @@ def _beam_row(width: int, cut: float, length: int, emits: list[int], emit_labels
     if pos < length:
         beams = _certain_stretch(beams, emits, emit_labels, pos, length, prev, end)
     return beams, log_scale
+
+
+def _lands(beams: dict, classes: Sequence[int]) -> bool:
+    """Whether a prefix of ``beams`` extended by one of ``classes`` is another prefix of ``beams``."""
+    for labels in beams:
+        if labels and labels[-1] in classes and labels[:-1] in beams:
+            return True
+    return False
+
+
+def _seed(state: int) -> tuple[tuple, float, float, tuple]:
+    """The one prefix (labels, pb, pnb, frames) that stands for a beam all in ``state`` (a class, or blank)."""
+    return ((state,), 0.0, 1.0, ()) if state != BLANK else ((), 1.0, 0.0, ())
 
 
 def _certain_stretch(beams: dict, emits: list[int], emit_labels: list[int], start: int, stop: int, prev: int,

@@ -27,7 +27,10 @@ from crnn_onnx.integrations import _common, doctr, opencv
 @pytest.mark.parametrize("module, extra", [("rapidocr", "rapidocr"), ("onnxtr.models", "onnxtr"),
                                            ("docling.models.base_ocr_model", "docling")])
 def test_missing_host_names_the_extra(monkeypatch, module, extra):
-    monkeypatch.setitem(sys.modules, module.split(".")[0], None)  # import of it now raises ImportError
+    top = module.split(".")[0]
+    for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+        monkeypatch.delitem(sys.modules, name)  # forget an already imported host (restored afterwards)
+    monkeypatch.setitem(sys.modules, top, None)  # importing it now raises ImportError
     with pytest.raises(ImportError, match=rf'pip install "crnn-onnx\[{extra}\]"'):
         _common.require(module, extra, "host")
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -117,7 +118,7 @@ def train(config: TrainConfig) -> Path:
     """Run (or resume) training; returns the path of the best checkpoint."""
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(__import__("yaml").safe_dump(config.to_dict()))
+    (out / "config.yaml").write_text(yaml.safe_dump(config.to_dict()))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cpu":
         torch.set_num_threads(config.threads)
