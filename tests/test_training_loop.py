@@ -80,7 +80,7 @@ def test_rerun_resumes_from_last_checkpoint(tiny_run):
 def test_export_parity_and_runtime_load(tiny_run, tmp_path):
     _, out, best = tiny_run
     onnx_path = tmp_path / "tiny.onnx"
-    export.main([str(best), "--out", str(onnx_path), "--name", "tiny", "--version", "0"])
+    export.main([str(best), "--out", str(onnx_path), "--name", "tiny", "--version", "0", "--int8"])
     model, config, charset, _ = load_model(best)
     result = export.check_parity(model, onnx_path, config.input_spec())
     assert result["max_abs_diff"] <= export.PARITY_ATOL
@@ -88,6 +88,9 @@ def test_export_parity_and_runtime_load(tiny_run, tmp_path):
     assert recogniser.spec.charset == tuple(CHARSET) and recogniser.spec.name == "tiny"
     prediction = recogniser.read(np.full((20, 60), 255, np.uint8))
     assert 0.0 <= prediction.confidence <= 1.0
+    quantized = Recogniser(str(onnx_path.with_suffix(".int8.onnx")), threads=1)
+    assert quantized.spec.charset == recogniser.spec.charset
+    assert onnx_path.with_suffix(".int8.onnx").stat().st_size < onnx_path.stat().st_size
 
 
 def test_warm_start_from_onnx_reproduces_the_network(tiny_run, tmp_path):
