@@ -16,7 +16,7 @@ from training.checkpoint import build_model, load_model, recalibrate_batchnorm, 
 from training.config import TrainConfig  # noqa: E402
 from training.fonts import find_fonts  # noqa: E402
 from training.model import CRNN  # noqa: E402
-from training.train import case_pairs, lr_factor, merge_case, train  # noqa: E402
+from training.train import case_pairs, lr_factor, merge_case, set_train_mode, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CHARSET = "".join(PRINTABLE_ASCII)
@@ -37,6 +37,18 @@ def test_merge_case_only_touches_caseless_rows_and_upper_classes():
     assert torch.equal(merged[:, [0, 2]], logprobs[:, [0, 2]])
     assert torch.allclose(merged[:, 1, a], torch.logaddexp(logprobs[:, 1, a], logprobs[:, 1, a_lower]))
     assert torch.equal(merged[:, 1, a_lower], logprobs[:, 1, a_lower])
+
+
+def test_frozen_batchnorm_keeps_statistics_while_training():
+    model = CRNN(10, width=4, hidden=8)
+    set_train_mode(model, freeze_batchnorm=True)
+    before = model.features[1].running_mean.clone()
+    model(torch.randn(4, 1, 32, 40) + 3.0)
+    assert model.rnn.training and not model.features[1].training
+    assert torch.equal(model.features[1].running_mean, before)
+    set_train_mode(model, freeze_batchnorm=False)
+    model(torch.randn(4, 1, 32, 40) + 3.0)
+    assert not torch.equal(model.features[1].running_mean, before)
 
 
 def test_lr_schedule_warms_up_then_decays_by_steps_or_time():

@@ -41,6 +41,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_steps: int = 500
     grad_clip: float = 5.0
+    freeze_batchnorm: bool = False   #: keep BatchNorm statistics fixed (small-batch CPU fine-tunes)
     # running
     workers: int = 1
     threads: int = 1                 #: torch intra-op threads on CPU

@@ -71,9 +71,18 @@ def merge_case(logprobs: torch.Tensor, caseless: torch.Tensor, upper: torch.Tens
     return out
 
 
+def set_train_mode(model: torch.nn.Module, freeze_batchnorm: bool) -> None:
+    """Train mode; with ``freeze_batchnorm`` the BatchNorm layers stay in eval mode (fixed statistics)."""
+    model.train()
+    if freeze_batchnorm:
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.eval()
+
+
 @torch.no_grad()
 def evaluate(model, batches, charset: str, device) -> dict:
-    """Greedy-decode the validation batches; the DESIGN §8 scores of the texts."""
+    """Greedy-decode the validation batches (leaves the model in eval mode); the DESIGN §8 scores."""
     model.eval()
     predictions, truths = [], []
     for pixels, lengths, texts in batches:
@@ -81,7 +90,6 @@ def evaluate(model, batches, charset: str, device) -> dict:
         for decoded in greedy(logprobs, lengths.numpy()):
             predictions.append("".join(charset[i - 1] for i in decoded.labels))
         truths += texts
-    model.train()
     return score(predictions, truths)
 
 
@@ -171,7 +179,7 @@ def train(config: TrainConfig) -> Path:
     metrics_path = out / "metrics.csv"
     last_save = tick = time.time()
     running = None
-    model.train()
+    set_train_mode(model, config.freeze_batchnorm)
     progress = tqdm(total=config.steps, initial=step, desc="train", mininterval=10, dynamic_ncols=True)
     for batch in loader:
         if step >= config.steps:
@@ -220,6 +228,7 @@ def train(config: TrainConfig) -> Path:
             if current > best:
                 best = current
                 checkpoint(out / "best.pt")
+            set_train_mode(model, config.freeze_batchnorm)
             tick += time.time() - val_started  # validation time does not count as training time
         if done or time.time() - last_save > config.checkpoint_minutes * 60:
             checkpoint(last)
