@@ -36,7 +36,7 @@ from __future__ import annotations
 import heapq
 import math
 import string
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -85,7 +85,11 @@ def _validate(logprobs, lengths) -> tuple[np.ndarray, np.ndarray]:
 def _best_path(lp: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per frame (N, T): best class, its log-prob, the valid mask, and where the best path emits a label."""
     best = lp.argmax(axis=2)
-    top = np.take_along_axis(lp, best[..., None], axis=2)[..., 0]
+    if lp.flags.c_contiguous:  # (a flat gather is the faster way to it)
+        n, t, k = lp.shape
+        top = lp.reshape(-1).take(np.arange(0, n * t * k, k) + best.reshape(-1)).reshape(n, t)
+    else:
+        top = np.take_along_axis(lp, best[..., None], axis=2)[..., 0]
     valid = np.arange(lp.shape[1]) < lens[:, None]
     emit = valid & (best != BLANK)
     emit[:, 1:] &= best[:, 1:] != best[:, :-1]
@@ -110,65 +114,42 @@ def greedy(logprobs, lengths) -> list[Decoded]:
             for i, (a, b) in enumerate(zip(split[:-1], split[1:]))]
 
 
-def _rank(ranked: list, width: int, cut: float) -> tuple[dict, float]:
+# A beam is a list of prefixes (-mass, labels, pb, pnb, frames), in descending mass pb + pnb, rescaled so
+# the best has mass 1: ``pb`` is the mass of the paths that end in a blank, ``pnb`` of those that end in
+# the last label, and ``frames`` where the prefix's most probable history emits each label. The same
+# tuples, unscaled, are the candidates for the next beam (:func:`_rank`). After a certain blank frame
+# every mass is blank: the prefixes are left as they are and read that way (only their mass counts).
+
+
+def _rank(ranked: list, width: int, cut: float) -> tuple[list, float]:
     """Select among candidates ``(-mass, labels, pb, pnb, frames)`` (distinct labels; mass = pb + pnb):
     the ``width`` most probable (ties: smaller labels first) whose mass is positive and at least
-    ``cut`` times the best's, in descending order, as {labels: (pb, pnb, frames)} rescaled so the best
-    is 1; and the log of the scale."""
+    ``cut`` times the best's, as a beam; and the log of its scale."""
     ranked.sort()
     scale = -ranked[0][0]
     floor = -scale * cut
-    out = {}
+    if scale == 1.0:  # already scaled (common: the best prefix times the frame's best class)
+        end = min(len(ranked), width)
+        last = ranked[end - 1][0]
+        if last > floor or not last:  # ascending -mass: the first that fails, and every later one
+            end = 0
+            while ranked[end][0] <= floor and ranked[end][0]:
+                end += 1
+        return ranked[:end] if end < len(ranked) else ranked, 0.0
+    out = []
     for total, labels, pb, pnb, frames in (ranked[:width] if len(ranked) > width else ranked):
         if total > floor or not total:
             break  # ascending -mass: every later one fails too
-        out[labels] = (pb / scale, pnb / scale, frames)
+        pb, pnb = pb / scale, pnb / scale
+        out.append((-(pb + pnb), labels, pb, pnb, frames))
     return out, math.log(scale)
 
 
-def _expand_certain(beams: dict, frame: int, c: int, width: int, cut: float) -> tuple[dict, float]:
-    """:func:`_expand` for a frame whose only candidate is class ``c`` (relative probability 1)."""
-    if c == BLANK:
-        return {labels: (pb + pnb, 0.0, frames) for labels, (pb, pnb, frames) in beams.items()}, 0.0
-    if len(beams) == 1:
-        (labels, (pb, pnb, frames)), = beams.items()
-        if not labels or labels[-1] != c:
-            total = pb + pnb
-            return {labels + (c,): (0.0, 1.0, frames + (frame,))}, math.log(total)
-        if not pb:
-            return {labels: (0.0, 1.0, frames)}, math.log(pnb)
-        return _rank([(-pnb, labels, 0.0, pnb, frames), (-pb, labels + (c,), 0.0, pb, frames + (frame,))],
-                     width, cut)
-    new: dict = {}  # labels -> [mass (all non-blank), frames, mass of the history ``frames`` is from]
-    for labels, (pb, pnb, frames) in beams.items():
-        if labels and labels[-1] == c:
-            entry = new.get(labels)
-            if entry is None:
-                new[labels] = [pnb, frames, pnb]
-            else:
-                entry[0] += pnb
-                if pnb > entry[2]:
-                    entry[1], entry[2] = frames, pnb
-            if not pb:
-                continue
-            key, mass = labels + (c,), pb
-        else:
-            key, mass = labels + (c,), pb + pnb
-        entry = new.get(key)
-        if entry is None:
-            new[key] = [mass, frames + (frame,), mass]
-        else:
-            entry[0] += mass
-            if mass > entry[2]:
-                entry[1], entry[2] = frames + (frame,), mass
-    return _rank([(-mass, labels, 0.0, mass, frames) for labels, (mass, frames, _) in new.items()], width, cut)
-
-
-def _expand_one(labels: tuple, pb: float, pnb: float, frames: tuple, frame: int, classes: Sequence[int],
-                qs: Sequence[float], width: int, cut: float) -> tuple[dict, float]:
-    """:func:`_expand` of a beam with the one prefix ``labels`` (masses ``pb``, ``pnb``)."""
+def _candidates_one(total: float, labels: tuple, pb: float, pnb: float, frames: tuple, frame: int,
+                    classes: Sequence[int], qs: Sequence[float], width: int, cut: float) -> list:
+    """:func:`_expand`'s candidates for a beam of one prefix, ``labels`` (``total`` is minus its mass)."""
     floor = 0.5 * cut  # as in :func:`_expand`
-    total = pb + pnb
+    total = -total
     last = labels[-1] if labels else -1
     stay_b = stay_nb = 0.0
     ranked = []
@@ -189,37 +170,115 @@ def _expand_one(labels: tuple, pb: float, pnb: float, frames: tuple, frame: int,
                 room -= 1
                 ranked.append((-mass, labels + (c,), 0.0, mass, frames + (frame,)))
     ranked.append((-(stay_b + stay_nb), labels, stay_b, stay_nb, frames))
-    return _rank(ranked, width, cut)
+    return ranked
 
-def _expand(beams: dict, frame: int, classes: Sequence[int], qs: Sequence[float],
-            width: int, cut: float) -> tuple[dict, float]:
-    """One frame of prefix beam search over the candidate ``classes``.
 
-    ``beams`` maps a label tuple to (blank mass, non-blank mass, frames), in
-    descending total mass, the best 1. ``qs`` are the classes' probabilities
-    divided by the frame's best, in descending order. Returns the next beams as
-    :func:`_rank` does, and the log of their scale.
-    """
-    # The best candidate has mass >= 1/2, so below cut / 2 nothing is kept; once ``width`` candidates
-    # are known, nothing below the smallest of the ``width`` largest can be kept either.
-    floor = 0.5 * cut
-    if len(beams) == 1:
-        (labels, (pb, pnb, frames)), = beams.items()
-        return _expand_one(labels, pb, pnb, frames, frame, classes, qs, width, cut)
-    q = dict(zip(classes, qs))
-    q_blank = q.get(BLANK, 0.0)
+def _candidates_pure(beam: list, state: int, frame: int, classes: Sequence[int], qs: Sequence[float],
+                     width: int, cut: float) -> list:
+    """:func:`_expand`'s candidates for a beam all in ``state``: blank (every prefix's mass is blank)
+    or a class (every prefix ends with that label and has no blank mass), as after a certain frame.
+    The same candidates with less work: each prefix's mass is one number, the classes that append a
+    label are the same for all, and prefixes that end with a label merge no extension in."""
+    q_blank = q_state = 0.0
+    extend = []  # (class, relative probability) of the classes that append a label, descending
+    for c, q_c in zip(classes, qs):
+        if c == BLANK:
+            q_blank = q_c
+        elif c == state:
+            q_state = q_c  # a repeat; appending it again needs blank mass, which no prefix has
+        else:
+            extend.append((c, q_c))
     ranked = []
-    landed = None  # prefixes of the beam that an extension of another reaches: merged here
-    for labels, (pb, pnb, frames) in beams.items():  # the prefix itself: a blank, or its last label repeated
-        stay_b = (pb + pnb) * q_blank
+    floor = 0.5 * cut  # as in :func:`_expand`
+    low = math.inf
+    merged = None  # prefix -> the classes whose extensions of it are already in the beam (merged)
+    if state == BLANK:
+        lands = dict(extend)
+        index = None
+        for mass, labels, _, _, frames in beam:
+            mass = -mass  # all blank
+            stay_b = mass * q_blank
+            stay_nb = 0.0
+            if labels:
+                q_last = lands.get(labels[-1])
+                if q_last:  # the extension of its parent, if in the beam, lands here
+                    if index is None:
+                        index = {entry[1]: entry for entry in beam}
+                    parent = index.get(labels[:-1])
+                    if parent is not None:
+                        stay_nb = -parent[0] * q_last
+                        if stay_nb > stay_b:
+                            frames = parent[4] + (frame,)
+                        if merged is None:
+                            merged = {}
+                        merged.setdefault(labels[:-1], []).append(labels[-1])
+            total = stay_b + stay_nb
+            if total:
+                ranked.append((-total, labels, stay_b, stay_nb, frames))
+                if total < low:
+                    low = total
+    elif q_blank or q_state:
+        for _, labels, _, mass, frames in beam:
+            stay_b, stay_nb = mass * q_blank, mass * q_state
+            total = stay_b + stay_nb
+            if total:
+                ranked.append((-total, labels, stay_b, stay_nb, frames))
+                if total < low:
+                    low = total
+    if not extend:
+        return ranked
+    if len(ranked) >= width and low > floor:
+        floor = low  # ``width`` prefixes' own masses: no extension below the least of them can be kept
+    q_top = extend[0][1]
+    light = []  # (mass, prefix, class, frames) of the extensions that pass ``floor``
+    for mass, labels, _, _, frames in beam:
+        mass = -mass
+        if mass * q_top < floor:
+            break  # prefixes are in descending mass: no later one can place an extension
+        skip = merged.get(labels) if merged is not None else None
+        for c, q_c in extend:
+            ext = mass * q_c
+            if ext < floor or not ext:
+                break  # classes are in descending probability
+            if skip is None or c not in skip:
+                light.append((ext, labels, c, frames))
+    if len(ranked) + len(light) > width:
+        masses = [-entry[0] for entry in ranked]
+        masses += [entry[0] for entry in light]
+        masses.sort(reverse=True)
+        floor = masses[width - 1]  # the ``width``-th largest: nothing below it can be kept
+    for ext, labels, c, frames in light:
+        if ext >= floor:
+            ranked.append((-ext, labels + (c,), 0.0, ext, frames + (frame,)))
+    return ranked
+
+
+def _expand(beam: list, frame: int, classes: Sequence[int], qs: Sequence[float],
+            width: int, cut: float) -> tuple[list, float]:
+    """One frame of prefix beam search over the candidate ``classes``, whose probabilities relative to
+    the frame's best are ``qs`` (descending): the next beam, selected by :func:`_rank`, and the log of
+    its scale."""
+    if len(beam) == 1:
+        return _rank(_candidates_one(*beam[0], frame, classes, qs, width, cut), width, cut)
+    q = dict(zip(classes, qs))
+    q_blank = q.pop(BLANK, 0.0)  # ``q``: the classes that append a label
+    ranked = []
+    index = None  # labels -> prefix, built when needed
+    landed = None  # prefixes that an extension of another reaches: merged here
+    low = math.inf
+    for total, labels, pb, pnb, frames in beam:  # the prefix itself: a blank, or its last label repeated
+        stay_b = -total * q_blank
+        stay_nb = 0.0
         if labels:
-            q_last = q.get(labels[-1], 0.0)
-            stay_nb = pnb * q_last
+            q_last = q.get(labels[-1])
             if q_last:
-                parent = beams.get(labels[:-1])
-                if parent is not None:
-                    ppb, ppnb, pframes = parent
-                    mass = (ppb if len(labels) > 1 and labels[-2] == labels[-1] else ppb + ppnb) * q_last
+                stay_nb = pnb * q_last
+                if index is None:
+                    index = {entry[1]: entry for entry in beam}
+                parent = index.get(labels[:-1])
+                if parent is not None:  # its extension lands here
+                    ptotal, _, ppb, _, pframes = parent
+                    mass = (ppb if len(labels) > 1 and labels[-2] == labels[-1] else -ptotal) * q_last
                     if mass > stay_b + stay_nb:
                         frames = pframes + (frame,)
                     stay_nb += mass
@@ -227,242 +286,188 @@ def _expand(beams: dict, frame: int, classes: Sequence[int], qs: Sequence[float]
                         landed = {labels}
                     else:
                         landed.add(labels)
-        else:
-            stay_nb = 0.0
-        ranked.append((-(stay_b + stay_nb), labels, stay_b, stay_nb, frames))
-    heap = None
-    if len(beams) * (1 + len(classes)) > width:
+        total = stay_b + stay_nb
+        ranked.append((-total, labels, stay_b, stay_nb, frames))
+        if total < low:
+            low = total
+    if not q:
+        return _rank(ranked, width, cut)
+    # The best candidate has mass >= 1/2, so below cut / 2 nothing is kept; nor below the ``width``-th
+    # largest candidate (the least of ``width`` prefixes' own masses, to begin with).
+    floor = 0.5 * cut if cut else 5e-324
+    if len(ranked) >= width and low > floor:
+        floor = low
+    extend = list(q.items())  # descending
+    q_top = extend[0][1]
+    if len(extend) > 2:  # many extensions: keep the ``width`` largest as they come, raising the floor
         heap = heapq.nlargest(width, [-entry[0] for entry in ranked])
         heapq.heapify(heap)
-        if len(heap) == width:
-            floor = max(floor, heap[0])
-    q_top = qs[0] if classes[0] != BLANK else (qs[1] if len(qs) > 1 else 0.0)
-    for labels, (pb, pnb, frames) in beams.items():
-        total = pb + pnb
-        if total * q_top < floor:
-            break  # beams are in descending mass: no later one can place an extension
-        last = labels[-1] if labels else -1
-        for c, q_c in zip(classes, qs):
-            if c == BLANK:
-                continue
-            mass = (pb if c == last else total) * q_c
-            if mass < floor or mass == 0.0:
+        for total, labels, pb, _, frames in beam:
+            total = -total
+            if total * q_top < floor:
+                break  # the beam is in descending mass: no later prefix can place an extension
+            last = labels[-1] if labels else -1
+            for c, q_c in extend:
                 if c == last:
-                    continue
-                break  # classes are in descending probability
-            key = labels + (c,)
-            if landed is not None and key in landed:
-                continue  # already in the beam: merged above
-            ranked.append((-mass, key, 0.0, mass, frames + (frame,)))
-            if heap is not None:
+                    mass = pb * q_c
+                    if mass < floor:
+                        continue
+                else:
+                    mass = total * q_c
+                    if mass < floor:
+                        break  # classes are in descending probability
+                key = labels + (c,)
+                if landed is not None and key in landed:
+                    continue  # already in the beam: merged above
+                ranked.append((-mass, key, 0.0, mass, frames + (frame,)))
                 if len(heap) < width:
                     heapq.heappush(heap, mass)
                 else:
                     heapq.heapreplace(heap, mass)
                 if len(heap) == width and heap[0] > floor:
                     floor = heap[0]
+        return _rank(ranked, width, cut)
+    light = []  # (mass, prefix, class, frames) of the extensions that pass ``floor``
+    for total, labels, pb, _, frames in beam:
+        total = -total
+        if total * q_top < floor:
+            break  # the beam is in descending mass: no later prefix can place an extension
+        last = labels[-1] if labels else -1
+        for c, q_c in extend:
+            if c == last:
+                mass = pb * q_c
+                if mass < floor:
+                    continue
+            else:
+                mass = total * q_c
+                if mass < floor:
+                    break  # classes are in descending probability
+            light.append((mass, labels, c, frames))
+    if landed is not None:
+        light = [entry for entry in light if entry[1] + (entry[2],) not in landed]
+    if len(ranked) + len(light) > width:
+        masses = [-entry[0] for entry in ranked]
+        masses += [entry[0] for entry in light]
+        masses.sort(reverse=True)
+        floor = masses[width - 1]  # the ``width``-th largest: nothing below it can be kept
+    for mass, labels, c, frames in light:
+        if mass >= floor:
+            ranked.append((-mass, labels + (c,), 0.0, mass, frames + (frame,)))
     return _rank(ranked, width, cut)
 
 
-def _combine(beams: dict, local: dict, skip: int, width: int, cut: float) -> tuple[dict, float]:
-    """Every prefix of ``beams`` (all in one pure state) followed by every hypothesis of ``local``
-    (decoded from that state; its first ``skip`` labels stand for that state's last label),
-    masses multiplied and merged where texts coincide; selected as :func:`_rank` does."""
-    if len(local) == 1:  # one continuation for all: no merges, no change in the ranking
-        (labels, (lb, lnb, lframes)), = local.items()
-        suffix = labels[skip:]
-        return {prefix + suffix: ((pb + pnb) * lb, (pb + pnb) * lnb, frames + lframes)
-                for prefix, (pb, pnb, frames) in beams.items()}, 0.0
-    tails = [(labels[skip:], lb, lnb, lb + lnb, lframes) for labels, (lb, lnb, lframes) in local.items()]
-    new = {}  # labels -> [pb, pnb, frames, mass of the history ``frames`` is from]
-    for prefix, (pb, pnb, frames) in beams.items():
-        mass = pb + pnb
-        if mass < cut:
-            break  # both sides are in descending mass, best 1
-        for suffix, lb, lnb, lmass, lframes in tails:
-            if mass * lmass < cut:
-                break
-            key, b, nb = prefix + suffix, mass * lb, mass * lnb
-            entry = new.get(key)
+def _then_certain(beam: list, frame: int, c: int, width: int, cut: float) -> tuple[list, float]:
+    """The beam after ``frame``, whose only candidate is class ``c`` (relative probability 1), follows
+    ``beam``; and the log of its scale. Every prefix ends up in the state of ``c``: for a blank, as
+    they are (see above)."""
+    if c == BLANK:
+        return beam, 0.0
+    if len(beam) == 1:
+        (total, labels, pb, pnb, frames), = beam
+        if not labels or labels[-1] != c:
+            return [(-1.0, labels + (c,), 0.0, 1.0, frames + (frame,))], math.log(-total)
+        if not pb:
+            return [(-1.0, labels, 0.0, 1.0, frames)], math.log(pnb)
+        return _rank([(-pnb, labels, 0.0, pnb, frames), (-pb, labels + (c,), 0.0, pb, frames + (frame,))],
+                     width, cut)
+    new: dict = {}  # labels -> [mass (all non-blank), frames, mass of the history ``frames`` is from]
+    for total, labels, pb, pnb, frames in beam:
+        if labels and labels[-1] == c:
+            entry = new.get(labels)
             if entry is None:
-                new[key] = [b, nb, frames + lframes, b + nb]
+                new[labels] = [pnb, frames, pnb]
             else:
-                entry[0] += b
-                entry[1] += nb
-                if b + nb > entry[3]:
-                    entry[2], entry[3] = frames + lframes, b + nb
-    return _rank([(-e[0] - e[1], labels, e[0], e[1], e[2]) for labels, e in new.items()], width, cut)
-
-
-def _pairs(shared: Sequence[float], masses: Sequence[float], cut: float) -> int:
-    """How many products of one of ``shared`` and one of ``masses`` (both descending) reach ``cut``."""
-    pairs, count = 0, len(masses)
-    for mass in shared:  # rising thresholds over falling masses: a two-pointer count
-        while count and mass * masses[count - 1] < cut:
-            count -= 1
-        if not count:
-            break
-        pairs += count
-    return pairs
-
-
-def _decode_steps(beams: dict, steps: list, width: int, cut: float,
-                  shared: Sequence[float] = ()) -> tuple[dict, float] | None:
-    """Expand ``beams`` over ``steps`` (frame, classes, relative probabilities); returns the beams and
-    their log scale.
-
-    With ``shared`` (the descending masses of the prefixes these beams will be
-    combined with, best 1), returns None as soon as more than ``width``
-    combinations pass the cut: a search over all the combinations would then
-    have dropped some mid-way.
-    """
-    log_scale = 0.0
-    for frame, classes, qs in steps:
-        if len(classes) == 1:
-            beams, log_s = _expand_certain(beams, frame, classes[0], width, cut)
+                entry[0] += pnb
+                if pnb > entry[2]:
+                    entry[1], entry[2] = frames, pnb
+            if not pb:
+                continue
+            key, mass = labels + (c,), pb
         else:
-            beams, log_s = _expand(beams, frame, classes, qs, width, cut)
-        log_scale += log_s
-        if len(shared) > 1 and len(beams) > 1 and _pairs(shared, [pb + pnb for pb, pnb, _ in beams.values()],
-                                                         cut) > width:
-            return None
-    return beams, log_scale
+            key, mass = labels + (c,), -total
+        entry = new.get(key)
+        if entry is None:
+            new[key] = [mass, frames + (frame,), mass]
+        else:
+            entry[0] += mass
+            if mass > entry[2]:
+                entry[1], entry[2] = frames + (frame,), mass
+    return _rank([(-mass, labels, 0.0, mass, frames) for labels, (mass, frames, _) in new.items()], width, cut)
 
 
-def _run_one(labels: tuple, pb: float, pnb: float, frames: tuple, frame: int, classes: Sequence[int],
-             qs: Sequence[float], certain: int, width: int, cut: float,
-             shared: Sequence[float] = ()) -> tuple[dict, float] | None:
-    """:func:`_decode_steps` of the one prefix ``labels`` over one unsure frame and the certain frame
-    after it (class ``certain``; -1: the row ends)."""
-    beams, log_scale = _expand_one(labels, pb, pnb, frames, frame, classes, qs, width, cut)
-    if len(shared) > 1 and len(beams) > 1 and _pairs(shared, [b + nb for b, nb, _ in beams.values()], cut) > width:
-        return None
-    if certain < 0:
-        return beams, log_scale
-    if certain == BLANK:  # the masses stay (and so does the pair count above)
-        return {labels: (b + nb, 0.0, fr) for labels, (b, nb, fr) in beams.items()}, log_scale
-    beams, log_s = _expand_certain(beams, frame + 1, certain, width, cut)
-    if len(shared) > 1 and len(beams) > 1 and _pairs(shared, [b + nb for b, nb, _ in beams.values()], cut) > width:
-        return None
-    return beams, log_scale + log_s
+def _beam_row(width: int, cut: float, length: int, emits: list[int], emit_labels: list[int], ea: int, eb: int,
+              unsure: list[int], cand: list[list[int]], cand_q: list[list[float]], before: list[int],
+              after: list[int], a: int, b: int, end: int) -> tuple[list, float]:
+    """Prefix beam search over one row; returns its final beam and the log of its scale.
 
+    ``unsure[a:b]``: the frames that need branching (:func:`_branching`), each
+    with its candidate classes and relative probabilities (``cand``,
+    ``cand_q``) and the best class of the frames before and after it
+    (``before``, ``after``; blank before frame 0, unused after the row's last
+    frame); ``emits[ea:eb]``, ``emit_labels[ea:eb]``: where the best path
+    emits a label, and which; ``end``: the best class of the row's last frame.
 
-def _beam_row(width: int, cut: float, length: int, emits: list[int], emit_labels: list[int], unsure: list[int],
-              cand: list[list[int]], cand_q: list[list[float]], before: list[int], after: list[int],
-              end: int) -> tuple[dict, float]:
-    """Prefix beam search over one row; returns its final beams and their log scale.
-
-    ``unsure``: the frames that need branching (:func:`_branching`), each with
-    its candidate classes and relative probabilities (``cand``, ``cand_q``) and
-    the best class of the frames before and after it (``before``, ``after``;
-    blank before frame 0, unused after the row's last frame); ``end``: the best
-    class of the row's last frame. Every other frame
-    ("certain") acts as its best class alone and leaves every prefix in the
-    same state (ending in a blank, or in that class). So a stretch of certain
-    frames appends the same best-path labels (``emits``, ``emit_labels``) to
-    every prefix without changing their ranking; and a run of unsure frames
-    plus the certain frame after it is decoded once from that shared state and
-    combined with every prefix, unless so many combinations pass the cut that
-    the beam would have dropped some mid-way: then the run is expanded over all
-    prefixes frame by frame.
+    Every other frame ("certain") acts as its best class alone and leaves
+    every prefix in the same state (ending in a blank, or in that class). So a
+    stretch of certain frames appends the same best-path labels to every
+    prefix without changing their ranking, and each run of unsure frames
+    starts from a beam all in one state, which makes its first frame cheaper
+    (:func:`_candidates_pure`); the rest of the run is expanded frame by frame
+    (:func:`_expand`), and so is the certain frame after it
+    (:func:`_then_certain`).
     """
-    beams: dict = {(): (1.0, 0.0, ())}
+    beam = [(-1.0, (), 1.0, 0.0, ())]
     log_scale = 0.0
     prev = BLANK  # the class of the last certain frame (none yet: as after a blank)
-    pos = index = 0
-    count = len(unsure)
-    while index < count:
-        stop = unsure[index]
-        if pos < stop:  # certain frames pos .. stop - 1
-            beams = _certain_stretch(beams, emits, emit_labels, pos, stop, prev, before[index])
+    pos = 0
+    index = a
+    while index < b:
+        frame = unsure[index]
+        if pos < frame:  # certain frames pos .. frame - 1
+            beam = _certain_stretch(beam, emits, emit_labels, ea, eb, pos, frame, prev, before[index])
             prev = before[index]
-        shared_state = prev
-        if index + 1 == count or unsure[index + 1] != stop + 1:  # a run of one unsure frame
-            classes, qs = cand[index], cand_q[index]
-            index += 1
-            pos = stop + 1
-            certain = -1
-            if pos < length:
-                certain = prev = after[index - 1]
-                pos += 1
-            local = None
-            if len(beams) > 1:
-                # A blank (or the row's end) after one unsure frame changes no ranking: the combination
-                # is exact however many pairs pass, as long as the local decode drops no candidate and
-                # no extension of a prefix lands on another (whose merge the combination would miss
-                # below the cut).
-                shared = () if certain <= BLANK and len(classes) <= width and \
-                    (shared_state != BLANK or not _lands(beams, classes)) else \
-                    [pb + pnb for pb, pnb, _ in beams.values()]
-                local = _run_one(*_seed(shared_state), stop, classes, qs, certain, width, cut, shared)
-            if local is None:
-                if len(beams) == 1:
-                    (labels, (pb, pnb, frames)), = beams.items()
-                    beams, log_s = _run_one(labels, pb, pnb, frames, stop, classes, qs, certain, width, cut)
-                else:
-                    steps = [(stop, classes, qs)]
-                    if certain >= 0:
-                        steps.append((stop + 1, (certain,), (1.0,)))
-                    beams, log_s = _decode_steps(beams, steps, width, cut)
-            else:
-                beams, log_s = _combine(beams, local[0], int(shared_state != BLANK), width, cut)
-                log_s += local[1]
-            log_scale += log_s
-            continue
-        steps = []
-        while True:
-            steps.append((stop, cand[index], cand_q[index]))
-            index += 1
-            stop += 1
-            if index == count or unsure[index] != stop:
-                break
-        pos = stop
-        if pos < length:  # the certain frame after the run puts every hypothesis in one state
-            prev = after[index - 1]
-            steps.append((pos, (prev,), (1.0,)))
-            pos += 1
-        local = None
-        if len(beams) > 1:  # decode the run once from the shared state (a one-label seed stands for it)
-            labels, pb, pnb, frames = _seed(shared_state)
-            local = _decode_steps({labels: (pb, pnb, frames)}, steps, width, cut,
-                                  [pb + pnb for pb, pnb, _ in beams.values()])
-        if local is None:
-            beams, log_s = _decode_steps(beams, steps, width, cut)
+        # A run of unsure frames: the first from a beam all in the state of ``prev``
+        if len(beam) == 1:
+            total, labels, pb, pnb, frames = beam[0]
+            if prev == BLANK:
+                pb, pnb = -total, 0.0
+            ranked = _candidates_one(total, labels, pb, pnb, frames, frame, cand[index], cand_q[index], width, cut)
         else:
-            beams, log_s = _combine(beams, local[0], int(shared_state != BLANK), width, cut)
-            log_s += local[1]
+            ranked = _candidates_pure(beam, prev, frame, cand[index], cand_q[index], width, cut)
+        beam, log_s = _rank(ranked, width, cut)
         log_scale += log_s
+        index += 1
+        frame += 1
+        while index < b and unsure[index] == frame:
+            beam, log_s = _expand(beam, frame, cand[index], cand_q[index], width, cut)
+            log_scale += log_s
+            index += 1
+            frame += 1
+        pos = frame
+        if pos < length:  # the certain frame after the run
+            prev = after[index - 1]
+            beam, log_s = _then_certain(beam, pos, prev, width, cut)
+            log_scale += log_s
+            pos += 1
     if pos < length:
-        beams = _certain_stretch(beams, emits, emit_labels, pos, length, prev, end)
-    return beams, log_scale
+        beam = _certain_stretch(beam, emits, emit_labels, ea, eb, pos, length, prev, end)
+    return beam, log_scale
 
 
-def _lands(beams: dict, classes: Sequence[int]) -> bool:
-    """Whether a prefix of ``beams`` extended by one of ``classes`` is another prefix of ``beams``."""
-    for labels in beams:
-        if labels and labels[-1] in classes and labels[:-1] in beams:
-            return True
-    return False
-
-
-def _seed(state: int) -> tuple[tuple, float, float, tuple]:
-    """The one prefix (labels, pb, pnb, frames) that stands for a beam all in ``state`` (a class, or blank)."""
-    return ((state,), 0.0, 1.0, ()) if state != BLANK else ((), 1.0, 0.0, ())
-
-
-def _certain_stretch(beams: dict, emits: list[int], emit_labels: list[int], start: int, stop: int, prev: int,
-                     end: int) -> dict:
-    """``beams`` (all in the state of class ``prev``) after the certain frames ``start`` .. ``stop - 1``,
-    whose best path emits ``emits``/``emit_labels`` there and ends in class ``end``."""
-    first, last = bisect_left(emits, start), bisect_left(emits, stop)
+def _certain_stretch(beam: list, emits: list[int], emit_labels: list[int], ea: int, eb: int, start: int, stop: int,
+                     prev: int, end: int) -> list:
+    """``beam`` (all in the state of class ``prev``) after the certain frames ``start`` .. ``stop - 1``,
+    whose best path emits ``emits[ea:eb]``/``emit_labels[ea:eb]`` there and ends in class ``end``."""
+    first, last = bisect_left(emits, start, ea, eb), bisect_left(emits, stop, ea, eb)
     if first == last:  # nothing emitted: only the final state can change (from a label to a blank)
         if end == prev or end != BLANK:
-            return beams
-        return {prefix: (pb + pnb, 0.0, frames) for prefix, (pb, pnb, frames) in beams.items()}
+            return beam
+        return [(total, labels, -total, 0.0, frames) for total, labels, _, _, frames in beam]
     suffix, suffix_frames = tuple(emit_labels[first:last]), tuple(emits[first:last])
     if end == BLANK:
-        return {prefix + suffix: (pb + pnb, 0.0, frames + suffix_frames) for prefix, (pb, pnb, frames) in beams.items()}
-    return {prefix + suffix: (0.0, pb + pnb, frames + suffix_frames) for prefix, (pb, pnb, frames) in beams.items()}
+        return [(total, labels + suffix, -total, 0.0, frames + suffix_frames)
+                for total, labels, _, _, frames in beam]
+    return [(total, labels + suffix, 0.0, -total, frames + suffix_frames) for total, labels, _, _, frames in beam]
 
 
 #: The last immutable lexicon seen and its lower-cased word set (callers pass the same one per batch).
@@ -494,55 +499,70 @@ def _branching(lp: np.ndarray, lens: np.ndarray, best: np.ndarray, top: np.ndarr
     A class is a candidate at a frame when its log-prob is within
     ``-prune_logp`` of the frame's best (every class when None). Frames with
     one candidate need no branching; nor do "trivial" frames: those between
-    two such frames (or the row start) where every candidate yields the same
-    labels (a timing choice, e.g. blank or 'a' between a blank and an 'a'),
-    which act like their best class times the candidates' summed probability.
-    Returns the rows and frames, each frame's candidate classes and their
-    probabilities relative to the best (lists, descending), and per row the log
-    of the trivial frames' summed relative probabilities.
+    two such frames (not at a row's start or end) where every candidate yields
+    the same labels, which act like their best class times the candidates'
+    summed probability. (Two candidates can only yield the same labels when
+    they are the blank and the previous frame's class, a label, and the next
+    frame's class differs from that label: blank or 'a' between an 'a' and a
+    blank, say.) Returns the rows and frames, each frame's candidate classes
+    and their probabilities relative to the best (lists, descending), and per
+    row the log of the trivial frames' summed relative probabilities.
     """
     n, t, k = lp.shape
+    top_flat = top.reshape(-1)
     if prune_logp is None:
-        rows, frames = np.nonzero(valid)
-        sub = lp[rows, frames]
-        frame_of, classes = np.divmod(np.arange(sub.size), k)
+        at = np.flatnonzero(valid)  # the frames that may branch, as indices into the (n * t) frames
+        sub = np.take(lp.reshape(n * t, k), at, axis=0)
+        idx = np.arange(sub.size)
     else:
         # A best class with p >= 1 / (1 + e**prune_logp) leaves every other class below the cut.
-        rows, frames = np.nonzero(valid & (top <= -math.log1p(math.exp(prune_logp))))
-        sub = lp[rows, frames]
-        passes = sub >= (top[rows, frames] + lp.dtype.type(prune_logp))[:, None]
-        several = passes.sum(axis=1) >= 2
-        rows, frames, sub = rows[several], frames[several], sub[several]
-        frame_of, classes = np.nonzero(passes[several])
-    if not len(rows):
-        return rows, frames, [], [], np.zeros(n)
-    rel = sub[frame_of, classes].astype(np.float64) - top[rows, frames][frame_of]
+        at = np.flatnonzero(valid & (top <= -math.log1p(math.exp(prune_logp))))
+        sub = np.take(lp.reshape(n * t, k), at, axis=0)
+        idx = np.flatnonzero(sub >= (top_flat[at] + lp.dtype.type(prune_logp))[:, None])
+    frame_of, classes = np.divmod(idx, k)  # the candidates, by frame, then class
+    counts = np.bincount(frame_of, minlength=len(at))
+    several = counts >= 2
+    # Trivial frames: two candidates (blank, then the previous frame's label), no branching neighbour.
+    two = np.flatnonzero(counts == 2)
+    if len(two):
+        first = np.cumsum(counts)[two] - 2  # the first of each frame's two candidates
+        flat = at[two]
+        frames = flat % t
+        before = np.where(frames > 0, best.reshape(-1)[flat - 1], BLANK)
+        after = best.reshape(-1)[np.minimum(flat + 1, n * t - 1)]
+        branching = np.zeros(n * t + 2, dtype=bool)  # [i + 1]: whether frame i (flat) has several candidates
+        branching[at[several] + 1] = True
+        trivial = ((classes[first] == BLANK) & (classes[first + 1] == before) & (before != BLANK)
+                   & (after != before) & (frames > 0) & ~branching[flat] & ~branching[flat + 2]
+                   & (frames + 1 < lens[flat // t]))
+        if trivial.any():
+            first, flat = first[trivial], flat[trivial]
+            # The label's candidate: the other one; its probability relative to the best's
+            other = np.where(classes[first] == best.reshape(-1)[flat], first + 1, first)
+            rel = sub.reshape(-1)[idx[other]].astype(np.float64) - top_flat[flat]
+            extra = np.bincount(flat // t, weights=np.log(1.0 + np.exp(rel)), minlength=n)
+            several[two[trivial]] = False
+        else:
+            extra = np.zeros(n)
+    else:
+        extra = np.zeros(n)
+    if not several.any():
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, [], [], extra
+    keep = several[frame_of]
+    frame_of, classes, idx = frame_of[keep], classes[keep], idx[keep]
+    rel = sub.reshape(-1)[idx].astype(np.float64) - top_flat[at[frame_of]]
     order = np.lexsort((-rel, frame_of))  # by frame, then by descending probability
-    frame_of, classes, q = frame_of[order], classes[order], np.exp(rel[order])
-    counts = np.bincount(frame_of, minlength=len(rows))
-    starts = np.cumsum(counts) - counts
-    # Trivial frames: every candidate emits the same labels at this frame and the next.
-    branching = np.zeros((n, t + 1), dtype=bool)  # column t stays False: the neighbour of frame 0 at index -1
-    branching[rows, frames] = True
-    isolated = ~branching[rows, frames - 1] & (frames + 1 < lens[rows]) & ~branching[rows, frames + 1]
-    before = np.where(frames > 0, best[rows, frames - 1], BLANK)[frame_of]
-    after = best[rows, np.minimum(frames + 1, t - 1)][frame_of]
-    emits_first = np.where((classes != BLANK) & (classes != before), classes, -1)
-    emits_after = (after != BLANK) & (after != classes)
-    lead = np.repeat(starts, counts)  # each candidate's frame's best candidate
-    same = (emits_first == emits_first[lead]) & (emits_after == emits_after[lead])
-    trivial = isolated & np.logical_and.reduceat(same, starts)
-    extra = np.bincount(rows[trivial], weights=np.log(np.add.reduceat(q, starts)[trivial]), minlength=n)
-    keep = ~trivial[frame_of]
-    split = np.concatenate([[0], np.cumsum(counts[~trivial])]).tolist()
-    classes, q = classes[keep].tolist(), q[keep].tolist()
-    return (rows[~trivial], frames[~trivial], [classes[a:b] for a, b in zip(split[:-1], split[1:])],
-            [q[a:b] for a, b in zip(split[:-1], split[1:])], extra)
+    classes, q = classes[order].tolist(), np.exp(rel[order]).tolist()
+    split = np.cumsum(counts[several]).tolist()
+    rows, frames = np.divmod(at[several], t)
+    return (rows, frames, [classes[a:b] for a, b in zip([0] + split, split)],
+            [q[a:b] for a, b in zip([0] + split, split)], extra)
 
 
 def _search(lp: np.ndarray, lens: np.ndarray, best: np.ndarray, top: np.ndarray, valid: np.ndarray,
             emit: np.ndarray, width: int, prune_logp: float | None) -> list[tuple[dict, float]]:
-    """Per row: the final beams (descending, the best with mass 1) and the log-prob of mass 1."""
+    """Per row: the final beam (descending, the best with mass 1) and the log-prob of mass 1."""
     n = lp.shape[0]
     cut = 0.0 if prune_logp is None else math.exp(prune_logp)
     u_rows, u_frames, cands, cands_q, extra = _branching(lp, lens, best, top, valid, prune_logp)
@@ -562,13 +582,12 @@ def _search(lp: np.ndarray, lens: np.ndarray, best: np.ndarray, top: np.ndarray,
     for row in range(n):
         a, b, ea, eb = u_split[row], u_split[row + 1], e_split[row], e_split[row + 1]
         if a == b:  # nothing branches: the best path, one prefix
-            state = (1.0, 0.0) if ends[row] == BLANK else (0.0, 1.0)
-            out.append(({tuple(e_labels[ea:eb]): state + (tuple(e_frames_list[ea:eb]),)}, offset[row]))
+            mass = (1.0, 0.0) if ends[row] == BLANK else (0.0, 1.0)
+            out.append(([(-1.0, tuple(e_labels[ea:eb])) + mass + (tuple(e_frames_list[ea:eb]),)], offset[row]))
             continue
-        beams, log_scale = _beam_row(width, cut, lens_list[row], e_frames_list[ea:eb], e_labels[ea:eb],
-                                     u_frames_list[a:b], cands[a:b], cands_q[a:b], u_before[a:b], u_after[a:b],
-                                     ends[row])
-        out.append((beams, log_scale + offset[row]))
+        beam, log_scale = _beam_row(width, cut, lens_list[row], e_frames_list, e_labels, ea, eb, u_frames_list,
+                                    cands, cands_q, u_before, u_after, a, b, ends[row])
+        out.append((beam, log_scale + offset[row]))
     return out
 
 
@@ -622,20 +641,16 @@ def beam_search(logprobs, lengths, beam_width: int = 10, lexicon: Iterable[str] 
         return greedy(lp, lens)
     best, top, valid, emit = _best_path(lp, lens)
     out = []
-    for row, (beams, base) in enumerate(_search(lp, lens, best, top, valid, emit, beam_width, prune_logp)):
-        if prune_logp is not None and len(beams) > 1:
-            masses = iter(beams.values())
-            next(masses)
-            pb, pnb, _ = next(masses)
-            if -math.log(pb + pnb) < TIE_LOGP:
-                one = slice(row, row + 1)
-                (beams, base), = _search(lp[one], lens[one], best[one], top[one], valid[one], emit[one],
-                                         beam_width, 2 * prune_logp)
-        labels, (pb, pnb, frames) = next(iter(beams.items()))
-        logp = math.log(pb + pnb) + base
+    for row, (beam, base) in enumerate(_search(lp, lens, best, top, valid, emit, beam_width, prune_logp)):
+        if prune_logp is not None and len(beam) > 1 and -math.log(-beam[1][0]) < TIE_LOGP:
+            one = slice(row, row + 1)
+            (beam, base), = _search(lp[one], lens[one], best[one], top[one], valid[one], emit[one],
+                                    beam_width, 2 * prune_logp)
+        total, labels, _, _, frames = beam[0]
+        logp = math.log(-total) + base
         if words is not None:
-            for cand_labels, (cpb, cpnb, cframes) in beams.items():
-                cand_logp = math.log(cpb + cpnb) + base
+            for cand_total, cand_labels, _, _, cframes in beam:
+                cand_logp = math.log(-cand_total) + base
                 if logp - cand_logp > lexicon_margin:
                     break
                 if _in_lexicon("".join(charset[c - 1] for c in cand_labels), words):

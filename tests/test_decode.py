@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for bench.exact_ctc
 
-from bench.exact_ctc import labelling_probs, peaky_logprobs, prefix_beam_search, random_logprobs  # noqa: E402
+from bench.exact_ctc import (labelling_probs, log_softmax, peaky_logprobs, prefix_beam_search,  # noqa: E402
+                             random_logprobs)
 from crnn_onnx.decode import Decoded, beam_search, char_confidences, greedy, text_confidence  # noqa: E402
 
 A, B, C = 1, 2, 3
@@ -158,6 +159,140 @@ def test_empty_rows_and_batches():
     assert greedy(x, np.zeros(0, int)) == [] and beam_search(x, np.zeros(0, int)) == []
     x, _ = batch(frames_of([A, 0]))
     assert beam_search(x, [0])[0] == Decoded((), (), 0.0)
+
+
+# --- beam search internals: the fast paths against their general forms ---------------------------
+
+def test_rows_that_never_branch_decode_as_the_best_path():
+    # Sharp frames: no class comes within the pruning margin of the best, so no frame branches and
+    # the beam is the best path itself.
+    rows = [[A, A, 0, B, 0, 0, A], [0, 0, 0], [C, 0, C, C], [B]]
+    x, lengths = batch(*(frames_of(r, p=0.999) for r in rows))
+    beams, paths = beam_search(x, lengths, beam_width=10), greedy(x, lengths)
+    for found, path in zip(beams, paths):
+        assert (found.labels, found.frames) == (path.labels, path.frames)
+        assert found.logp == pytest.approx(path.logp, abs=1e-9)
+
+
+def _branching_reference(lp: np.ndarray, lens: np.ndarray, prune_logp: float):
+    """decode._branching's documented result, frame by frame: (rows, frames, candidate classes,
+    relative probabilities) of the frames that branch, and per row the log of the trivial frames'
+    summed relative probabilities."""
+    n = lp.shape[0]
+    best = lp.argmax(axis=2)
+    cands = {}
+    for row in range(n):
+        for f in range(lens[row]):
+            top = lp[row, f, best[row, f]]
+            classes = [c for c in range(lp.shape[2]) if lp[row, f, c] >= top + lp.dtype.type(prune_logp)]
+            if len(classes) > 1:
+                cands[row, f] = sorted(classes, key=lambda c: -float(lp[row, f, c]))  # stable: ties by class
+    out, extra = [], np.zeros(n)
+    for (row, f), classes in cands.items():
+        top = float(lp[row, f, best[row, f]])
+        qs = [math.exp(float(lp[row, f, c]) - top) for c in classes]
+        if 0 < f and f + 1 < lens[row] and (row, f - 1) not in cands and (row, f + 1) not in cands:
+            before, after = best[row, f - 1], best[row, f + 1]
+            emitted = {(c if c not in (0, before) else -1, after not in (0, c)) for c in classes}
+            if len(emitted) == 1:  # every candidate yields the same labels: a trivial frame
+                extra[row] += math.log(sum(qs))
+                continue
+        out.append((row, f, classes, qs))
+    return out, extra
+
+
+@settings(max_examples=80, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 4), t=st.integers(1, 25), k=st.integers(2, 6),
+       prune=st.sampled_from([-5.0, -3.0, -8.0]), kind=st.sampled_from(["peaky", "flat"]))
+def test_branching_frames_and_trivial_frames_match_their_definition(seed, n, t, k, prune, kind):
+    from crnn_onnx import decode
+
+    rng = np.random.default_rng(seed)
+    x = peaky_logprobs(rng, n, t, k) if kind == "peaky" else random_logprobs(rng, n, t, k, 4.0)
+    if kind == "peaky":  # a blank close to the best on some frames, as on the trivial ones
+        x[:, 1::3, 0] = np.maximum(x[:, 1::3, 0], x[:, 1::3].max(axis=2) - 1.0)
+        x = log_softmax(x.astype(np.float64)).astype(np.float32)
+    lens = rng.integers(0, t + 1, n)
+    lp, lens = decode._validate(x, lens)
+    best, top, valid, _ = decode._best_path(lp, lens)
+    rows, frames, classes, qs, extra = decode._branching(lp, lens, best, top, valid, prune)
+    expected, expected_extra = _branching_reference(lp, lens, prune)
+    assert list(zip(rows.tolist(), frames.tolist(), classes)) == [e[:3] for e in expected]
+    for got, (*_, want) in zip(qs, expected):
+        assert got == pytest.approx(want, rel=1e-12)
+    assert extra == pytest.approx(expected_extra, rel=1e-12, abs=1e-12)
+
+
+@st.composite
+def pure_beams(draw):
+    """A beam all in one state (decode._candidates_pure): blank, or a label that every prefix ends
+    with; some prefixes are one label longer than others, so extensions can land on them. Returns
+    (beam, the same beam as left after a certain blank frame, state, classes, qs, width, cut)."""
+    k = draw(st.integers(2, 5))
+    state = draw(st.integers(0, k - 1))
+    stems = draw(st.lists(st.lists(st.integers(1, k - 1), max_size=3).map(tuple), min_size=1, max_size=6))
+    prefixes = set()
+    for stem in stems:
+        prefixes.add(stem)
+        if draw(st.booleans()):
+            prefixes.add(stem + (draw(st.integers(1, k - 1)),))
+    if state != 0:
+        prefixes = {p + (state,) for p in prefixes}
+    cut = math.exp(draw(st.sampled_from([-5.0, -3.0, -10.0])))
+    masses = sorted(draw(st.lists(st.floats(cut, 1.0), min_size=len(prefixes), max_size=len(prefixes))),
+                    reverse=True)
+    masses[0] = 1.0
+    beam, lazy = [], []
+    for mass, labels in zip(masses, sorted(prefixes)):
+        pb, pnb = (mass, 0.0) if state == 0 else (0.0, mass)
+        beam.append((-mass, labels, pb, pnb, tuple(range(len(labels)))))
+        if state == 0:  # as left after a certain blank frame: read as all blank
+            pb = mass * draw(st.sampled_from([1.0, 0.5, 0.0]))
+            pb, pnb = pb, mass - pb
+            beam[-1] = (-(pb + pnb), labels, pb + pnb, 0.0, beam[-1][4])
+        lazy.append(beam[-1][:2] + (pb, pnb) + beam[-1][4:])
+    order = sorted(range(len(beam)), key=lambda i: beam[i][:2])
+    width = draw(st.integers(2, 10))
+    beam, lazy = [beam[i] for i in order][:width], [lazy[i] for i in order][:width]
+    classes = draw(st.lists(st.integers(0, k - 1), min_size=2, max_size=k, unique=True))
+    qs = sorted(draw(st.lists(st.floats(cut, 1.0), min_size=len(classes), max_size=len(classes))), reverse=True)
+    qs[0] = 1.0
+    return beam, lazy, state, classes, qs, width, cut
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=pure_beams())
+def test_pure_state_candidates_equal_the_general_expansion(case):
+    from crnn_onnx import decode
+
+    beam, lazy, state, classes, qs, width, cut = case
+    general = decode._expand(beam, 7, classes, qs, width, cut)
+    ranked = (decode._candidates_one(*beam[0], 7, classes, qs, width, cut) if len(beam) == 1
+              else decode._candidates_pure(beam, state, 7, classes, qs, width, cut))
+    assert decode._rank(ranked, width, cut) == general
+    if len(beam) > 1:  # the masses as a certain blank frame leaves them (decode._then_certain)
+        assert decode._rank(decode._candidates_pure(lazy, state, 7, classes, qs, width, cut), width, cut) == general
+
+
+def test_rank_keeps_the_best_of_width_above_the_cut_and_rescales():
+    from crnn_onnx import decode
+
+    cut = 0.01
+    def cand(mass, labels):
+        return (-mass, labels, mass / 4, mass * 3 / 4, (0,) * len(labels))
+
+    # Already scaled (best 1): the same tuples come back, none below the cut, at most ``width``.
+    beam, log_scale = decode._rank([cand(0.5, (2,)), cand(1.0, (1,)), cand(0.005, (3,)), cand(0.5, (1, 2))], 10, cut)
+    assert [entry[1] for entry in beam] == [(1,), (1, 2), (2,)] and log_scale == 0.0  # ties: smaller labels first
+    assert decode._rank([cand(1.0, (1,)), cand(0.5, (2,)), cand(0.25, (3,))], 2, cut)[0] == \
+        [cand(1.0, (1,)), cand(0.5, (2,))]
+    # Otherwise rescaled so the best is 1, with the cut relative to the best.
+    beam, log_scale = decode._rank([cand(0.4, (1,)), cand(2.0, (2,)), cand(0.019, (3,))], 10, cut)
+    assert [entry[1] for entry in beam] == [(2,), (1,)] and log_scale == pytest.approx(math.log(2.0))
+    assert beam[1][2:4] == pytest.approx((0.05, 0.15)) and beam[1][0] == -(beam[1][2] + beam[1][3])
+    # Unpruned (cut 0): only mass 0 is dropped.
+    assert [entry[1] for entry in decode._rank([cand(1.0, (1,)), cand(0.0, (2,)), cand(1e-300, (3,))], 10, 0.0)[0]] \
+        == [(1,), (3,)]
 
 
 def test_lexicon_prefers_an_in_lexicon_text_within_the_margin():
