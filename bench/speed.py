@@ -27,7 +27,12 @@ Usage, from the repository root::
         [--card models/README.md]
 
 ``--card`` rewrites the block between ``<!-- speed:begin -->`` and
-``<!-- speed:end -->`` of a markdown file.
+``<!-- speed:end -->`` of a markdown file (``--block NAME``: ``<!-- NAME:begin -->``).
+``--against MODEL`` times another crnn-onnx model as the peer instead of
+RapidOCR, e.g. the handwriting model against the default one::
+
+    python bench/speed.py --model handwriting --against default \
+        --labels ../shared/data/kaggle_names_test/labels.tsv --card models/README.md --block speed-handwriting
 """
 from __future__ import annotations
 
@@ -56,7 +61,6 @@ from bench.card import replace_block  # noqa: E402
 FUNSD = ROOT.parent / "shared" / "data" / "funsd_test_crops" / "labels.tsv"
 #: shared/notes/peers.md: RapidOCR 3.10 median ms per crop on all of funsd_test_crops, 1 thread (shared machine).
 PEERS_MD_RAPIDOCR3_FUNSD_MS = 24.8
-CARD_BEGIN, CARD_END = "<!-- speed:begin -->", "<!-- speed:end -->"
 
 
 def load_crops(tsv: Path, count: int | None) -> tuple[list[np.ndarray], list[str], list[str]]:
@@ -94,12 +98,17 @@ def rapid_text(result) -> str:
     return "".join(texts)
 
 
-def time_pair(ours, rapid, crops: list[np.ndarray], passes: int = 1) -> dict:
-    """Per-call ms of ``ours.read`` and ``rapid(...)`` (if given), interleaved, over ``passes`` sweeps of the
-    crops; the texts of the first sweep; and each sweep's ratio of medians."""
+def rapid_reader(engine):
+    """RapidOCR's engine as a crop -> text callable (recognition only)."""
+    return lambda crop: rapid_text(engine(crop, use_det=False, use_cls=False, use_rec=True))
+
+
+def time_pair(ours, peer, crops: list[np.ndarray], passes: int = 1) -> dict:
+    """Per-call ms of ``ours.read`` and ``peer(crop) -> text`` (if given), interleaved, over ``passes`` sweeps
+    of the crops; the texts of the first sweep; and each sweep's ratio of medians."""
     ours.read(crops[0])  # warm-up (DESIGN §8: one call)
-    if rapid is not None:
-        rapid(crops[0], use_det=False, use_cls=False, use_rec=True)
+    if peer is not None:
+        peer(crops[0])
     ours_ms, rapid_ms, ours_txt, rapid_txt = [], [], [], []
 
     def run_ours(crop):
@@ -110,9 +119,9 @@ def time_pair(ours, rapid, crops: list[np.ndarray], passes: int = 1) -> dict:
 
     def run_rapid(crop):
         start = time.perf_counter()
-        result = rapid(crop, use_det=False, use_cls=False, use_rec=True)
+        text = peer(crop)
         rapid_ms.append(1000 * (time.perf_counter() - start))
-        rapid_txt.append(rapid_text(result))
+        rapid_txt.append(text)
 
     pass_ratios = []
     for sweep in range(passes):
@@ -120,10 +129,10 @@ def time_pair(ours, rapid, crops: list[np.ndarray], passes: int = 1) -> dict:
         for i, crop in enumerate(crops):
             order = (run_ours, run_rapid) if (i + sweep) % 2 == 0 else (run_rapid, run_ours)
             for run in order:
-                if run is run_rapid and rapid is None:
+                if run is run_rapid and peer is None:
                     continue
                 run(crop)
-        if rapid is not None:
+        if peer is not None:
             pass_ratios.append(statistics.median(rapid_ms[first:]) / statistics.median(ours_ms[first:]))
     n = len(crops)
     return {"ours_ms": ours_ms, "rapid_ms": rapid_ms, "ours_txt": ours_txt[:n], "rapid_txt": rapid_txt[:n],
@@ -147,9 +156,11 @@ def summarise(threads: int, raw: dict, gts: list[str]) -> dict:
 def report(result: dict) -> str:
     """Markdown: the setting, then one row per thread count."""
     m = result["model"]
-    peer = f"RapidOCR {result['rapidocr_version']} PP-OCRv6 rec" if result["rapidocr_version"] else None
+    peer = result.get("peer") or (f"RapidOCR {result['rapidocr_version']} PP-OCRv6 rec"
+                                  if result["rapidocr_version"] else None)
     lines = [f"Model `{m['name']}` version **{m['version']}** ({m['bytes'] / 1e6:.2f} MB). Measured "
-             f"{result['date']} with `python bench/speed.py` on {result['crops']} crops of funsd_test_crops "
+             f"{result['date']} with `python bench/speed.py` on {result['crops']} crops of "
+             f"{Path(result['labels']).parent.name} "
              f"(evenly spaced over its {result['set_size']} lines), decoded beforehand, {result['passes']} "
              f"pass(es) over them; per crop one `Recogniser.read` call (greedy), after one warm-up call, "
              f"inter-op threads 1; medians over all calls; "
@@ -178,9 +189,9 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def write_card(path: Path, text: str) -> None:
-    """Replace the speed block of the model card."""
-    replace_block(path, CARD_BEGIN, CARD_END, text)
+def write_card(path: Path, text: str, block: str = "speed") -> None:
+    """Replace the ``<!-- block:begin -->`` ... ``<!-- block:end -->`` part of the model card."""
+    replace_block(path, f"<!-- {block}:begin -->", f"<!-- {block}:end -->", text)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -191,9 +202,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="intra-op thread counts (default 1 2)")
     parser.add_argument("--passes", type=int, default=3, help="sweeps over the crops per thread count (default 3)")
     parser.add_argument("--no-peer", action="store_true", help="time only ours")
+    parser.add_argument("--against", help="time this crnn-onnx model (name or path) as the peer instead of RapidOCR")
     parser.add_argument("--note", default="", help="free text for the report (e.g. what else ran on the machine)")
     parser.add_argument("--json", type=Path, help="write the summary and per-crop timings here")
     parser.add_argument("--card", type=Path, help="rewrite the speed block of this markdown (the model card)")
+    parser.add_argument("--block", default="speed", help="card block name (default: speed)")
     args = parser.parse_args(argv)
 
     crops, gts, paths = load_crops(args.labels, args.crops or None)
@@ -206,15 +219,22 @@ def main(argv: list[str] | None = None) -> None:
               "passes": args.passes, "paths": paths,
               "date": datetime.date.today().isoformat(), "cpu": f"{platform.processor() or platform.machine()}, "
               f"{os.cpu_count()} logical CPUs, load average {os.getloadavg()[0]:.2f} at start",
-              "note": args.note, "rapidocr_version": None, "rows": [], "raw": {}}
+              "note": args.note, "rapidocr_version": None, "peer": None, "rows": [], "raw": {}}
     del probe
     for threads in args.threads:
         ours = Recogniser(args.model, threads=threads, inter_op_threads=1)
-        rapid, version = (None, None) if args.no_peer else rapidocr_engine(threads)
-        if rapid is None and not args.no_peer:
-            print("RapidOCR 3 is not installed (pip install 'rapidocr>=3.10,<4'); timing ours only", file=sys.stderr)
-        result["rapidocr_version"] = version
-        raw = time_pair(ours, rapid, crops, args.passes)
+        if args.against:
+            other = Recogniser(args.against, threads=threads, inter_op_threads=1)
+            peer = lambda crop, other=other: other.read(crop).text  # noqa: E731
+            result["peer"] = f"`{other.spec.name}` v{other.spec.version}"
+        else:
+            rapid, version = (None, None) if args.no_peer else rapidocr_engine(threads)
+            if rapid is None and not args.no_peer:
+                print("RapidOCR 3 is not installed (pip install 'rapidocr>=3.10,<4'); timing ours only",
+                      file=sys.stderr)
+            result["rapidocr_version"] = version
+            peer = rapid_reader(rapid) if rapid is not None else None
+        raw = time_pair(ours, peer, crops, args.passes)
         row = summarise(threads, raw, gts)
         result["rows"].append(row)
         result["raw"][str(threads)] = {"ours_ms": raw["ours_ms"], "rapid_ms": raw["rapid_ms"]}
@@ -226,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=1), encoding="utf-8")
     if args.card:
-        write_card(args.card, text)
+        write_card(args.card, text, args.block)
 
 
 if __name__ == "__main__":

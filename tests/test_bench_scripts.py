@@ -82,3 +82,39 @@ def test_speed_without_peer_on_the_oracle(data, oracle_path, tmp_path, capsys):
     assert len(result["raw"]["1"]["ours_ms"]) == 6 and result["rows"][0]["ours_median_ms"] > 0
     assert "NOT same-run" in capsys.readouterr().out
     assert "<!-- speed:begin -->\nModel `" in card.read_text()
+
+
+def test_accuracy_baseline_column_and_named_block(data, oracle_path, tmp_path, capsys):
+    base = tmp_path / "base.json"
+    accuracy.main(["--model", str(oracle_path), "--data", str(data), "--sets", "svt_test", "--no-beam",
+                   "--out", str(base)])
+    baseline = json.loads(base.read_text())
+    baseline["model"]["name"], baseline["sets"]["svt_test"]["scores"]["greedy"]["word_accuracy"] = "other", 0.5
+    base.write_text(json.dumps(baseline))
+    card = tmp_path / "README.md"
+    card.write_text(CARD + "\n<!-- accuracy-other:begin -->\nold\n<!-- accuracy-other:end -->\n", encoding="utf-8")
+    capsys.readouterr()
+    accuracy.main(["--model", str(oracle_path), "--data", str(data), "--sets", "svt_test", "--no-beam",
+                   "--baseline", str(base), "--card", str(card), "--block", "accuracy-other"])
+    table = capsys.readouterr().out
+    assert "`other` v" in table and "| svt_test | 4 (0) | word ≥ 80 | **75.0** | 50.0 |" in table
+    text = card.read_text()
+    assert text.count("<!-- accuracy:begin -->\nold") == 1  # the default block is left alone
+    assert "<!-- accuracy-other:begin -->\nold" not in text and "| svt_test |" in text
+
+
+def test_speed_against_another_model_same_run(data, oracle_path, tmp_path, capsys):
+    card = tmp_path / "README.md"
+    card.write_text(CARD + "\n<!-- speed-other:begin -->\nold\n<!-- speed-other:end -->\n", encoding="utf-8")
+    out = tmp_path / "speed.json"
+    speed.main(["--model", str(oracle_path), "--against", str(oracle_path), "--labels",
+                str(data / "svt_test" / "labels.tsv"), "--crops", "4", "--threads", "1", "--passes", "1",
+                "--json", str(out), "--card", str(card), "--block", "speed-other"])
+    result = json.loads(out.read_text())
+    row = result["rows"][0]
+    assert result["rapidocr_version"] is None and result["peer"].startswith("`")
+    assert len(result["raw"]["1"]["rapid_ms"]) == 4 and row["ratio_of_medians"] > 0
+    assert row["ours_word_accuracy"] == row["rapid_word_accuracy"] == 0.75  # the same model reads the same
+    text = card.read_text()
+    assert text.count("<!-- speed:begin -->\nold") == 1 and "<!-- speed-other:begin -->\nModel `" in text
+    assert "crops of svt_test" in text

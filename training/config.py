@@ -32,6 +32,9 @@ class TrainConfig:
     max_width: int = 1600            #: crops wider than this after resizing to height 32 are skipped
     fonts_dir: str | None = None     #: None: system font folders
     words_file: str | None = None    #: None: wordfreq's English list
+    handwriting_ratio: float = 0.0   #: share of synthetic crops drawn as handwriting (training.handwriting)
+    handwriting_fonts_dir: str | None = None   #: None: the Debian handwriting font folders
+    names_file: str | None = None    #: name-like words for handwriting labels; None: wordfreq's French list
     val_sets: list[str] = field(default_factory=list)   #: held-out labels.tsv folders (sha1 % 20 == 0 slice of real_sets is added)
     val_synthetic: int = 256         #: synthetic validation crops
     # optimisation

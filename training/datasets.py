@@ -32,6 +32,7 @@ from crnn_onnx.labels import read_labels
 
 from .config import TrainConfig
 from .fonts import find_fonts
+from .handwriting import HandwritingRenderer, HandwritingText, find_handwriting_fonts, load_names
 from .render import SyntheticRenderer, real_augmentations
 from .text import TextSampler, load_words
 
@@ -158,8 +159,23 @@ class MixedBatches(IterableDataset):
     def _setup(self, rng: random.Random) -> None:
         fonts = find_fonts([self.config.fonts_dir]) if self.config.fonts_dir else find_fonts()
         self.renderer = SyntheticRenderer(fonts, rng)
-        self.sampler = TextSampler(load_words(self.config.words_file), rng)
+        words = load_words(self.config.words_file)
+        self.sampler = TextSampler(words, rng)
         self.augment = real_augmentations()
+        if self.config.handwriting_ratio > 0:
+            dirs = [self.config.handwriting_fonts_dir] if self.config.handwriting_fonts_dir else None
+            hand_fonts = find_handwriting_fonts(dirs) if dirs else find_handwriting_fonts()
+            self.hand_renderer = HandwritingRenderer(hand_fonts, fonts, rng)
+            self.hand_sampler = HandwritingText(words, load_names(self.config.names_file), rng)
+
+    def synthetic(self, rng: random.Random, line: bool) -> tuple[np.ndarray, str]:
+        """(grey crop, label) from the handwriting renderer (``handwriting_ratio`` of the time) or the printed one."""
+        if self.config.handwriting_ratio > 0 and rng.random() < self.config.handwriting_ratio:
+            sampler, renderer = self.hand_sampler, self.hand_renderer
+        else:
+            sampler, renderer = self.sampler, self.renderer
+        text = sampler.line(self.config.max_line_chars) if line else sampler.single()
+        return renderer.render(text), text
 
     def _sample(self, rng: random.Random, line: bool) -> tuple[np.ndarray, str, bool]:
         """(grey crop, label, caseless) from the real pool or the renderer."""
@@ -167,8 +183,7 @@ class MixedBatches(IterableDataset):
         if pool and rng.random() < self.config.real_ratio:
             item = rng.choice(pool)
             return self.augment(image=item.load())["image"], item.text, item.caseless
-        text = self.sampler.line(self.config.max_line_chars) if line else self.sampler.single()
-        return self.renderer.render(text), text, False
+        return *self.synthetic(rng, line), False
 
     def make_batch(self, rng: random.Random) -> dict:
         line = rng.random() < self.config.line_ratio
@@ -227,7 +242,6 @@ def synthetic_validation(config: TrainConfig, count: int, seed: int = 12345) -> 
     stream._setup(rng)
     items = []
     for i in range(count):
-        text = stream.sampler.line(config.max_line_chars) if i % 4 == 0 else stream.sampler.single()
-        image = stream.renderer.render(text)
+        image, text = stream.synthetic(rng, line=i % 4 == 0)
         items.append(Item(lambda image=image: image, text, f"synthetic/{i}"))
     return items

@@ -49,17 +49,23 @@ def font_problem(path: Path) -> str | None:
         missing = [c for c in REQUIRED if ord(c) not in cmap]
         if missing:
             return f"missing {''.join(missing[:10])}"
-        glyph_set = font.getGlyphSet()
-        if any(cmap[ord(lo)] == cmap[ord(up)] for lo, up in CASE_PAIRS):
-            return "caps-only (shared glyphs)"
-        same = sum(_outline(glyph_set, cmap[ord(lo)]) == _outline(glyph_set, cmap[ord(up)]) for lo, up in CASE_PAIRS)
-        if same >= 3:
-            return "caps-only (identical outlines)"
-        x_height, cap_height = _height(glyph_set, cmap[ord("x")]), _height(glyph_set, cmap[ord("X")])
-        if cap_height <= 0 or x_height / cap_height > 0.9:
-            return "small caps (x-height close to cap height)"
+        return case_problem(font)
     except Exception as exc:  # a broken font file is just skipped
         return f"unreadable: {exc}"
+
+
+def case_problem(font: TTFont) -> str | None:
+    """Why ``font`` draws lower case as capitals (caps-only or small caps), or None."""
+    cmap = font.getBestCmap() or {}
+    glyph_set = font.getGlyphSet()
+    if any(cmap[ord(lo)] == cmap[ord(up)] for lo, up in CASE_PAIRS):
+        return "caps-only (shared glyphs)"
+    same = sum(_outline(glyph_set, cmap[ord(lo)]) == _outline(glyph_set, cmap[ord(up)]) for lo, up in CASE_PAIRS)
+    if same >= 3:
+        return "caps-only (identical outlines)"
+    x_height, cap_height = _height(glyph_set, cmap[ord("x")]), _height(glyph_set, cmap[ord("X")])
+    if cap_height <= 0 or x_height / cap_height > 0.9:
+        return "small caps (x-height close to cap height)"
     return None
 
 

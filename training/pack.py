@@ -4,7 +4,9 @@
 
 - ``fonts/``: every usable font (see :mod:`training.fonts`), subset with fontTools
   to printable ASCII (about 30 KB each instead of ~300 KB);
+- ``handwriting_fonts/``: the handwriting fonts (see :mod:`training.handwriting`), subset the same way;
 - ``words.txt``: the word list (wordfreq's English top N);
+- ``names.txt``: name-like words for handwriting labels (wordfreq's French list, accents stripped);
 - ``real/<set>.tar``: each real crop set re-encoded as grey JPEG at most ``--max-height`` px
   tall (under its original file names, so validation keys match), as a tar shard.
 """
@@ -21,6 +23,7 @@ from fontTools import subset
 from crnn_onnx.labels import read_labels
 
 from .fonts import find_fonts
+from .handwriting import find_handwriting_fonts, load_names
 from .text import load_words
 
 
@@ -69,6 +72,11 @@ def main(argv: list[str] | None = None) -> None:
     fonts_dir.mkdir(parents=True, exist_ok=True)
     for index, font in enumerate(find_fonts()):
         subset_font(font, fonts_dir / f"{index:03d}_{font.stem}")
+    hand_dir = args.out / "handwriting_fonts"
+    hand_dir.mkdir(parents=True, exist_ok=True)
+    for index, font in enumerate(find_handwriting_fonts()):
+        subset_font(Path(font.path), hand_dir / f"{index:03d}_{Path(font.path).stem}")
+    (args.out / "names.txt").write_text("\n".join(load_names()) + "\n", encoding="utf-8")
     (args.out / "words.txt").write_text("\n".join(load_words(None, args.words)) + "\n", encoding="utf-8")
     for folder in args.real:
         count = pack_real(folder, args.out / "real" / folder.name, args.max_height)

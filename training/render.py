@@ -25,8 +25,8 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-def degradations() -> A.Compose:
-    """Photometric degradations for synthetic crops."""
+def degradations(seed: int | None = None) -> A.Compose:
+    """Photometric degradations for synthetic crops; ``seed`` makes them reproducible."""
     return A.Compose([
         A.OneOf([A.GaussianBlur(blur_limit=(3, 5)), A.MotionBlur(blur_limit=(3, 7)),
                  A.Defocus(radius=(1, 2))], p=0.35),
@@ -34,7 +34,7 @@ def degradations() -> A.Compose:
         A.RandomBrightnessContrast(brightness_limit=0.25, contrast_limit=(-0.5, 0.2), p=0.4),
         A.Downscale(scale_range=(0.3, 0.8), p=0.25),
         A.ImageCompression(quality_range=(20, 90), p=0.35),
-    ])
+    ], seed=seed)
 
 
 def real_augmentations() -> A.Compose:
@@ -58,7 +58,7 @@ class SyntheticRenderer:
         self.fonts = [str(f) for f in fonts]
         self.rng = rng
         self.np_rng = np.random.default_rng(rng.getrandbits(32))
-        self.degrade = degradations()
+        self.degrade = degradations(rng.getrandbits(32))
 
     # -- backgrounds -----------------------------------------------------------------
     def _background(self, h: int, w: int, level: float) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Draw a grid of synthetic training crops (as the model sees them, height 32) to a PNG.
 
-``python -m training.samples --out training/samples.png``
+``python -m training.samples --out training/samples.png`` (printed) or
+``python -m training.samples --handwriting --out training/samples_handwriting.png``.
 """
 from __future__ import annotations
 
@@ -12,14 +13,18 @@ import cv2
 import numpy as np
 
 from .fonts import find_fonts
+from .handwriting import HandwritingRenderer, HandwritingText, find_handwriting_fonts, load_names
 from .render import SyntheticRenderer
 from .text import TextSampler, load_words
 
 
-def sample_grid(count: int = 30, width: int = 640, seed: int = 7) -> np.ndarray:
+def sample_grid(count: int = 30, width: int = 640, seed: int = 7, handwriting: bool = False) -> np.ndarray:
     rng = random.Random(seed)
-    renderer = SyntheticRenderer(find_fonts(), rng)
-    sampler = TextSampler(load_words(), rng)
+    if handwriting:
+        renderer = HandwritingRenderer(find_handwriting_fonts(), find_fonts(), rng)
+        sampler = HandwritingText(load_words(), load_names(), rng)
+    else:
+        renderer, sampler = SyntheticRenderer(find_fonts(), rng), TextSampler(load_words(), rng)
     rows = []
     for i in range(count):
         image = renderer.render(sampler.line(60) if i % 3 == 0 else sampler.single())
@@ -34,8 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--count", type=int, default=30)
+    parser.add_argument("--handwriting", action="store_true", help="the handwriting renderer (training.handwriting)")
     args = parser.parse_args(argv)
-    cv2.imwrite(str(args.out), sample_grid(args.count))
+    cv2.imwrite(str(args.out), sample_grid(args.count, handwriting=args.handwriting))
 
 
 if __name__ == "__main__":
