@@ -15,6 +15,7 @@ from conftest import ORACLE_CHARSET, bar_span, render
 from PIL import Image
 
 from crnn_onnx import InvalidImageError, Prediction, Recogniser, registry
+from crnn_onnx.charset import PRINTABLE_ASCII
 from crnn_onnx.labels import read_labels
 
 rng = np.random.default_rng(1234)
@@ -224,3 +225,25 @@ def test_read_batch_matches_read_on_every_crop_set(shared_data):
     assert share >= 0.995, (f"{len(differing)} of {total} texts differ ({100 * share:.2f}% identical) in "
                             f"{time.perf_counter() - start:.0f} s:\n" + "\n".join(differing))
 
+
+
+def test_every_bundled_model_loads_by_name_and_stays_under_20_mb():
+    models = registry.bundled_models()
+    if not models:
+        pytest.skip("no bundled models yet")
+    for name, path in models.items():
+        rec = Recogniser(name, threads=1, inter_op_threads=1)
+        assert rec.spec.path == path and rec.spec.charset == PRINTABLE_ASCII
+        assert path.stat().st_size <= 20 * 1024 * 1024, f"{name}: {path.stat().st_size} bytes"
+        assert rec.spec.name == ("crnn-onnx-en" if name == "default" else f"crnn-onnx-{name}")
+
+
+def test_handwriting_model_read_and_read_batch_agree_on_handwriting(shared_data):
+    if "handwriting" not in registry.bundled_models():
+        pytest.skip("models/handwriting.onnx is not there yet (the handwriting issue delivers it)")
+    folder = shared_data / "kaggle_names_test"
+    if not (folder / "labels.tsv").is_file():
+        pytest.skip(f"no {folder}")
+    rec = Recogniser("handwriting", threads=1, inter_op_threads=1)
+    crops = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p, _ in read_labels(folder / "labels.tsv")[:PARITY_LIMIT]]
+    assert [p.text for p in rec.read_batch(crops)] == [rec.read(c).text for c in crops]

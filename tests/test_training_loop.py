@@ -75,6 +75,7 @@ def test_tiny_training_writes_checkpoints_metrics_and_curve(tiny_run):
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert [int(r["step"]) for r in rows] == [100, 120]
     assert float(rows[-1]["train_loss"]) < 30
+    assert all(float(r["data_wait_seconds"]) >= 0 for r in rows)  # time spent waiting for rendered batches
     state = torch.load(out / "last.pt", weights_only=False)
     assert state["step"] == 120 and state["charset"] == list(CHARSET) and state["config"]["steps"] == 120
 

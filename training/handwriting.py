@@ -209,24 +209,40 @@ class HandwritingRenderer:
         return np.asarray(canvas, np.float32) / 255.0
 
     def _form(self, writing: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """(handwriting mask, printed mask) of the whole crop: the writing inside a form field."""
+        """(handwriting mask, printed mask) of the whole crop: the writing inside a form field.
+
+        The printed field label sits beside the writing (``NOM : ...``) or above it on its own line
+        (``PRENOM`` over the name, with the next field's printed line cut by the bottom edge).
+        """
         rng = self.rng
         h, w = writing.shape
         top, bottom = int(h * rng.uniform(0.05, 0.5)), int(h * rng.uniform(0.05, 0.5))
         left, right = int(h * rng.uniform(0.05, 1.0)), int(h * rng.uniform(0.05, 1.0))
-        label = None
-        if rng.random() < 0.3:
+        layout = rng.choices(["plain", "beside", "above"], weights=[0.5, 0.3, 0.2])[0]
+        label = below = None
+        if layout != "plain":
             label = self._printed(rng.choice(FIELD_LABELS), int(size * rng.uniform(0.4, 0.7)))
+        if layout == "beside":
             left += label.shape[1] + int(h * rng.uniform(0.2, 1.2))
+        elif layout == "above":
+            top += label.shape[0] + int(h * rng.uniform(0.0, 0.5))
+            right += int(w * rng.uniform(0.0, 1.0))
+            if rng.random() < 0.6:
+                below = self._printed("   ".join(rng.sample(FORM_CLUTTER, 2)), int(size * rng.uniform(0.4, 0.7)))
+                below = below[:max(2, int(below.shape[0] * rng.uniform(0.3, 1.0)))]
+                bottom += below.shape[0]
         H, W = h + top + bottom, w + left + right
         hand = np.zeros((H, W), np.float32)
         hand[top:top + h, left:left + w] = writing
         printed = np.zeros((H, W), np.float32)
-        if label is not None:
+        if layout == "beside":
             label = label[-H:]  # a label taller than the field is cut at its top
             y = min(max(0, top + h - label.shape[0] + int(h * rng.uniform(-0.2, 0.1))), H - label.shape[0])
-            lw = min(label.shape[1], W)
-            printed[y:y + label.shape[0], :lw] = label[:, :lw]
+            self._paste(printed, label, y, 0)
+        elif layout == "above":
+            self._paste(printed, label, rng.randint(0, max(0, top - label.shape[0])), rng.randint(0, max(0, left)))
+            if below is not None:
+                self._paste(printed, below, H - below.shape[0], rng.randint(0, max(0, left)))
         thickness = rng.choice([1, 1, 2])
         r = rng.random()
         if r < 0.25:  # underline, solid or dotted
@@ -244,12 +260,18 @@ class HandwritingRenderer:
             ghost = self._printed(rng.choice(FORM_CLUTTER), int(size * rng.uniform(0.4, 0.7)))
             cut = min(ghost.shape[0], rng.randint(2, max(3, top // 2 + 2)))
             x = rng.randint(0, max(0, W // 2))
-            gw = min(ghost.shape[1], W - x)
             if rng.random() < 0.5:
-                printed[:cut, x:x + gw] = np.maximum(printed[:cut, x:x + gw], ghost[-cut:, :gw])
+                self._paste(printed, ghost[-cut:], 0, x)
             else:
-                printed[H - cut:, x:x + gw] = np.maximum(printed[H - cut:, x:x + gw], ghost[:cut, :gw])
+                self._paste(printed, ghost[:cut], H - cut, x)
         return hand, printed
+
+    @staticmethod
+    def _paste(canvas: np.ndarray, ink: np.ndarray, y: int, x: int) -> None:
+        """Max-blend ``ink`` into ``canvas`` at (y, x), clipped to the canvas."""
+        ink = ink[:max(0, canvas.shape[0] - y), :max(0, canvas.shape[1] - x)]
+        region = canvas[y:y + ink.shape[0], x:x + ink.shape[1]]
+        np.maximum(region, ink, out=region)
 
     def render(self, text: str) -> np.ndarray:
         """A uint8 grey crop whose handwriting reads ``text``."""

@@ -93,6 +93,16 @@ def evaluate(model, batches, charset: str, device) -> dict:
     return score(predictions, truths)
 
 
+def append_metrics(csv_path: Path, row: dict) -> None:
+    """Append ``row`` to the CSV; a column that earlier rows lack (a resumed run of newer code) widens the header."""
+    rows = list(csv.DictReader(csv_path.open(newline=""))) if csv_path.is_file() else []
+    fields = list(dict.fromkeys([*(rows[0] if rows else {}), *row]))
+    with csv_path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, restval="")
+        writer.writeheader()
+        writer.writerows([*rows, row])
+
+
 def plot_curve(csv_path: Path, png_path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -178,10 +188,12 @@ def train(config: TrainConfig) -> Path:
 
     metrics_path = out / "metrics.csv"
     last_save = tick = time.time()
+    waited = 0.0  #: seconds spent waiting for the loader since the last validation (render-bound when large)
     running = None
     set_train_mode(model, config.freeze_batchnorm)
     progress = tqdm(total=config.steps, initial=step, desc="train", mininterval=10, dynamic_ncols=True)
     for batch in loader:
+        waited += time.time() - tick
         if step >= config.steps:
             break
         pixels = batch["image"].to(device, non_blocking=True)
@@ -212,16 +224,12 @@ def train(config: TrainConfig) -> Path:
             val_started = time.time()
             results = {name: evaluate(model, b, charset, device) for name, b in val_batches.items()}
             row = {"step": step, "images_seen": images_seen, "minutes": round(train_seconds / 60, 2),
-                   "train_loss": round(running, 4), "lr": lr}
+                   "train_loss": round(running, 4), "lr": lr, "data_wait_seconds": round(waited, 1)}
+            waited = 0.0
             for name, r in results.items():
                 row[f"{name}_word_accuracy"] = round(r.word_accuracy, 4)
                 row[f"{name}_cer"] = round(r.cer, 4)
-            new_file = not metrics_path.is_file()
-            with metrics_path.open("a", newline="") as f:
-                writer = csv.DictWriter(f, fieldnames=list(row))
-                if new_file:
-                    writer.writeheader()
-                writer.writerow(row)
+            append_metrics(metrics_path, row)
             plot_curve(metrics_path, out / "learning_curve.png")
             log.info("step %d: %s", step, {k: v for k, v in row.items() if k != "lr"})
             current = float(np.mean([r.word_accuracy for r in results.values()]))
