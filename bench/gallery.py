@@ -12,6 +12,7 @@ prediction with the characters that differ in red.
 Usage, from the repository root::
 
     python bench/gallery.py [--model PATH] [--results results.json] [--count 24] [--out models/error_gallery.png]
+        [--sets kaggle_names_test ...]
 
 Without ``--results`` (the JSON that ``bench/accuracy.py --out`` writes) it reads
 every set with the greedy decoder first (what ``bench/accuracy.py --gallery``
@@ -171,12 +172,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=24)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--max-kb", type=int, default=500)
+    parser.add_argument("--sets", nargs="+", help="only these sets' misreads (e.g. the handwriting set)")
     args = parser.parse_args(argv)
     if args.results:
         results = json.loads(args.results.read_text(encoding="utf-8"))
+        if args.sets:
+            missing = [name for name in args.sets if name not in results["sets"]]
+            if missing:
+                raise SystemExit(f"{args.results} has no readings for {missing}")
+            results["sets"] = {name: results["sets"][name] for name in args.sets}
     else:
         from bench import accuracy
-        results = accuracy.evaluate(args.model, accuracy.find_sets(args.data), beam=False,
+        results = accuracy.evaluate(args.model, accuracy.find_sets(args.data, args.sets), beam=False,
                                     log=lambda s: print(s, file=sys.stderr))
     items = make(results, args.data, args.out, args.count, args.max_kb)
     print(f"{args.out}: {len(items)} misreads, {args.out.stat().st_size // 1024} KB")

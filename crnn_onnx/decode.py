@@ -101,6 +101,18 @@ def _row_splits(rows: np.ndarray, n: int) -> list[int]:
     return np.searchsorted(rows, np.arange(n + 1)).tolist()
 
 
+def strip_label(decoded: Decoded, label: int) -> Decoded:
+    """``decoded`` without leading and trailing ``label`` (the runtime strips spaces at a crop's edges)."""
+    labels, start, end = decoded.labels, 0, len(decoded.labels)
+    while start < end and labels[start] == label:
+        start += 1
+    while end > start and labels[end - 1] == label:
+        end -= 1
+    if (start, end) == (0, len(labels)):
+        return decoded
+    return Decoded(labels[start:end], decoded.frames[start:end], decoded.logp)
+
+
 def greedy(logprobs, lengths) -> list[Decoded]:
     """Best-path decoding of each row over its valid frames (vectorised: no loop over frames)."""
     lp, lens = _validate(logprobs, lengths)

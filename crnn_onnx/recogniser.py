@@ -115,6 +115,8 @@ class Recogniser:
         path = resolve_model(model)
         self._session = self._open_session(path, threads, inter_op_threads, providers, arena)
         self.spec: ModelSpec = load_spec(path, self._session)
+        #: the space's class index: a crop's text never starts or ends with a space
+        self._space = self.spec.charset.index(" ") + 1 if " " in self.spec.charset else None
         self.decoder = decoder
         self.beam_width = beam_width
         self.lexicon: tuple[str, ...] | None = tuple(lexicon) if lexicon is not None else None
@@ -261,7 +263,9 @@ class Recogniser:
                 f"({self.spec.path})")
 
     def _prediction(self, logp: np.ndarray, decoded: decode.Decoded, crop_width: int, resized_width: int) -> Prediction:
-        """A Prediction from one row's valid log-probs (T, K) and its decoding."""
+        """A Prediction from one row's valid log-probs (T, K) and its decoding, edge spaces stripped."""
+        if self._space is not None:
+            decoded = decode.strip_label(decoded, self._space)
         probs = np.exp(logp)
         char_confs = tuple(float(c) for c in decode.char_confidences(probs, decoded))
         confidence = decode.text_confidence(char_confs, method=self.confidence, blank_probs=probs[:, 0])

@@ -118,3 +118,13 @@ def test_speed_against_another_model_same_run(data, oracle_path, tmp_path, capsy
     text = card.read_text()
     assert text.count("<!-- speed:begin -->\nold") == 1 and "<!-- speed-other:begin -->\nModel `" in text
     assert "crops of svt_test" in text
+
+
+def test_gallery_from_results_keeps_only_the_named_sets(data, oracle_path, tmp_path, capsys):
+    out, png = tmp_path / "results.json", tmp_path / "gallery.png"
+    accuracy.main(["--model", str(oracle_path), "--data", str(data), "--no-beam", "--out", str(out)])
+    capsys.readouterr()
+    gallery.main(["--results", str(out), "--data", str(data), "--sets", "uw3_lines", "--out", str(png)])
+    assert "1 misreads" in capsys.readouterr().out  # svt_test's misread is left out
+    with pytest.raises(SystemExit, match="no readings for"):
+        gallery.main(["--results", str(out), "--data", str(data), "--sets", "kaggle_names_test", "--out", str(png)])

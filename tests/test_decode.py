@@ -14,7 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for bench.exa
 
 from bench.exact_ctc import (labelling_probs, log_softmax, peaky_logprobs, prefix_beam_search,  # noqa: E402
                              random_logprobs)
-from crnn_onnx.decode import Decoded, beam_search, char_confidences, greedy, text_confidence  # noqa: E402
+from crnn_onnx.decode import (Decoded, beam_search, char_confidences, greedy, strip_label,  # noqa: E402
+                              text_confidence)
 
 A, B, C = 1, 2, 3
 
@@ -350,3 +351,10 @@ def test_text_confidence_methods():
         text_confidence(confs, "median")
     with pytest.raises(ValueError):
         text_confidence(())
+
+
+def test_strip_label_drops_only_edge_labels_with_their_frames():
+    decoded = Decoded((1, 1, 2, 1, 3, 1), (0, 2, 4, 6, 8, 9), -1.5)
+    assert strip_label(decoded, 1) == Decoded((2, 1, 3), (4, 6, 8), -1.5)
+    assert strip_label(decoded, 2) is decoded
+    assert strip_label(Decoded((1, 1), (0, 3), -0.1), 1) == Decoded((), (), -0.1)

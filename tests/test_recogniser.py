@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
-from conftest import ORACLE_CHARSET, bar_span, render
+from conftest import ORACLE_CHARSET, bar_span, build_oracle, oracle_metadata, render, save
 from PIL import Image
 
 from crnn_onnx import InvalidImageError, Prediction, Recogniser, registry
@@ -247,3 +247,15 @@ def test_handwriting_model_read_and_read_batch_agree_on_handwriting(shared_data)
     rec = Recogniser("handwriting", threads=1, inter_op_threads=1)
     crops = [cv2.imread(str(p), cv2.IMREAD_COLOR) for p, _ in read_labels(folder / "labels.tsv")[:PARITY_LIMIT]]
     assert [p.text for p in rec.read_batch(crops)] == [rec.read(c).text for c in crops]
+
+
+@pytest.mark.parametrize("decoder", ["greedy", "beam"])
+def test_spaces_at_the_crops_edges_are_stripped(tmp_path, decoder):
+    """An oracle whose second class is the space: 'b' bars read as spaces."""
+    import json
+    path = save(build_oracle(oracle_metadata(charset=json.dumps(["a", " ", "c"]))), tmp_path / "spaces.onnx")
+    rec = Recogniser(path, threads=1, decoder=decoder)
+    p = rec.read(render("bbabcab"))
+    assert p.text == "a ca" and len(p.char_confidences) == 4
+    assert p.char_spans[0] == bar_span(2) and p.char_spans[-1] == bar_span(5)
+    assert rec.read(render("bb")).text == ""
