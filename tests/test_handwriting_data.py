@@ -13,7 +13,7 @@ from training.config import TrainConfig  # noqa: E402
 from training.datasets import MixedBatches, synthetic_validation  # noqa: E402
 from training.fonts import find_fonts  # noqa: E402
 from training.handwriting import (HAND_REQUIRED, HandwritingRenderer, HandwritingText,  # noqa: E402
-                                  find_handwriting_fonts, load_names, strip_accents)
+                                  find_handwriting_fonts, hershey_fonts, load_names, strip_accents)
 
 FULL = "".join(chr(c) for c in range(0x21, 0x7F))
 
@@ -113,3 +113,16 @@ def test_batch_stream_mixes_handwriting_in(box_fonts, tmp_path):
     assert decoded == "".join(batch["texts"])
     assert any(t.upper() in {"KEVIN", "LENA"} or "KEVIN" in t or "LENA" in t for t in batch["texts"])
     assert [it.text for it in synthetic_validation(config, 8)] == [it.text for it in synthetic_validation(config, 8)]
+
+
+def test_hershey_stroke_fonts_draw_every_printable_character(box_fonts):
+    fonts = hershey_fonts()
+    assert len(fonts) == 7 and all(f.can_draw("Jean-Paul 42!") for f in fonts)
+    for font in fonts:
+        renderer = HandwritingRenderer([font], [box_fonts / "full.ttf"], random.Random(3))
+        for ch in FULL:
+            ink, advance, baseline = renderer._glyph(ch, font.path, 30, 0.0, 2)
+            assert ink.max() > 0.5 and advance > 0 and 0 < baseline < ink.shape[0], (font.path, ch)
+        thin, _, _ = renderer._glyph("H", font.path, 30, 0.0, 1)
+        thick, _, _ = renderer._glyph("H", font.path, 30, 0.0, 4)
+        assert thick.sum() > 1.2 * thin.sum()  # a wider pen: more ink in a glyph of the same height

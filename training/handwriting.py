@@ -1,5 +1,6 @@
-"""Synthetic handwriting: handwriting fonts drawn one character at a time with
-jitter, on form-field backgrounds with printed distractors.
+"""Synthetic handwriting: handwriting fonts (and OpenCV's Hershey stroke fonts,
+drawn with a pen of random width) one character at a time with jitter, on
+form-field backgrounds with printed distractors.
 
 ``HandwritingRenderer.render(text)`` returns a uint8 grey crop (height ~25-90 px)
 whose handwriting reads ``text``. Per character: size, baseline, rotation and
@@ -37,6 +38,11 @@ HANDWRITING_FONT_DIRS = tuple(f"/usr/share/fonts/{kind}/{name}" for kind, name i
     ("truetype", "femkeklaver"), ("truetype", "humor-sans"), ("opentype", "comic-neue"), ("truetype", "rufscript"),
     ("truetype", "sjfonts"), ("truetype", "klee"), ("truetype", "kristi"), ("opentype", "kaushanscript"),
     ("truetype", "yusei-magic"), ("truetype", "cabinsketch"), ("truetype", "ecolier-court")])
+#: OpenCV's Hershey stroke fonts: single-stroke letters drawn with a pen of any width, as hands write capitals.
+HERSHEY_FONTS = {"simplex": cv2.FONT_HERSHEY_SIMPLEX, "plain": cv2.FONT_HERSHEY_PLAIN,
+                 "duplex": cv2.FONT_HERSHEY_DUPLEX, "complex": cv2.FONT_HERSHEY_COMPLEX,
+                 "triplex": cv2.FONT_HERSHEY_TRIPLEX, "script_simplex": cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
+                 "script_complex": cv2.FONT_HERSHEY_SCRIPT_COMPLEX}
 #: A handwriting font must draw at least these.
 HAND_REQUIRED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 FIELD_LABELS = ("NOM :", "NOM:", "PRENOM :", "PRENOM", "Nom :", "Prenom :", "NOM", "Name:", "NAME", "Surname:",
@@ -74,6 +80,12 @@ def find_handwriting_fonts(dirs: tuple[str, ...] | list[str] = HANDWRITING_FONT_
                 log.debug("handwriting font %s skipped: %s", path, exc)
     log.info("handwriting fonts: %d usable", len(fonts))
     return fonts
+
+
+def hershey_fonts() -> list[HandFont]:
+    """The Hershey stroke fonts as handwriting fonts (``path`` is ``hershey:<name>``; they draw all printable ASCII)."""
+    chars = frozenset(chr(c) for c in range(0x21, 0x7F))
+    return [HandFont(f"hershey:{name}", chars, caps_only=False) for name in HERSHEY_FONTS]
 
 
 def strip_accents(word: str) -> str:
@@ -140,20 +152,30 @@ class HandwritingRenderer:
         self.elastic = A.Compose([A.ElasticTransform(alpha=rng.uniform(8, 20), sigma=5, border_mode=cv2.BORDER_CONSTANT,
                                                      fill=0, p=1.0)], seed=rng.getrandbits(32))
 
-    def _glyph(self, ch: str, path: str, size: int, angle: float) -> tuple[np.ndarray, int, int]:
-        """(ink in [0, 1], x advance, ascent) of one character rotated by ``angle`` degrees."""
-        font = _font(path, size)
-        ascent, descent = font.getmetrics()
-        left, _, right, _ = font.getbbox(ch)
-        pad = size // 3
-        width = int(right - min(left, 0)) + 2 * pad
-        canvas = Image.new("L", (max(width, 1), ascent + descent + 2 * pad), 0)
-        ImageDraw.Draw(canvas).text((pad - min(left, 0), pad), ch, font=font, fill=255)
-        ink = np.asarray(canvas, np.float32) / 255.0
+    def _glyph(self, ch: str, path: str, size: int, angle: float, pen: int) -> tuple[np.ndarray, int, int]:
+        """(ink in [0, 1], x advance, baseline row) of one character rotated by ``angle`` degrees.
+
+        ``pen`` is the stroke width in px of the Hershey stroke fonts (outline fonts bring their own).
+        """
+        pad = size // 3 + pen
+        if path.startswith("hershey:"):
+            face = HERSHEY_FONTS[path.split(":", 1)[1]]
+            scale = cv2.getFontScaleFromHeight(face, max(4, int(0.72 * size)), pen)
+            (width, ascent), descent = cv2.getTextSize(ch, face, scale, pen)
+            canvas = np.zeros((ascent + descent + 2 * pad, width + 2 * pad), np.uint8)
+            cv2.putText(canvas, ch, (pad, pad + ascent), face, scale, 255, pen, cv2.LINE_AA)
+            ink, advance = canvas.astype(np.float32) / 255.0, width
+        else:
+            font = _font(path, size)
+            ascent, descent = font.getmetrics()
+            left, _, right, _ = font.getbbox(ch)
+            image = Image.new("L", (max(int(right - min(left, 0)) + 2 * pad, 1), ascent + descent + 2 * pad), 0)
+            ImageDraw.Draw(image).text((pad - min(left, 0), pad), ch, font=font, fill=255)
+            ink, advance = np.asarray(image, np.float32) / 255.0, int(font.getlength(ch))
         if angle:
             m = cv2.getRotationMatrix2D((ink.shape[1] / 2, pad + ascent * 0.7), angle, 1.0)
             ink = cv2.warpAffine(ink, m, (ink.shape[1], ink.shape[0]), flags=cv2.INTER_LINEAR)
-        return ink, int(font.getlength(ch)), ascent + pad
+        return ink, advance, ascent + pad
 
     def _write(self, text: str, font: HandFont, size: int) -> np.ndarray:
         """Ink of ``text`` drawn character by character with jitter, cropped to the ink."""
@@ -161,13 +183,14 @@ class HandwritingRenderer:
         tracking = size * rng.choice([rng.uniform(-0.05, 0.15), rng.uniform(0.15, 0.9)])
         word_gap = size * rng.uniform(0.3, 1.2)
         angle_sd, size_sd, base_sd = rng.uniform(0, 6), rng.uniform(0, 0.1), rng.uniform(0, 0.06)
+        pen = max(1, round(size * rng.uniform(0.025, 0.08)))
         placed, x = [], 0.0
         for ch in text:
             if ch == " ":
                 x += word_gap
                 continue
             glyph_size = max(8, int(size * (1 + rng.gauss(0, size_sd))))
-            ink, advance, baseline = self._glyph(ch, font.path, glyph_size, rng.gauss(0, angle_sd))
+            ink, advance, baseline = self._glyph(ch, font.path, glyph_size, rng.gauss(0, angle_sd), pen)
             placed.append((ink, int(x), int(size * rng.gauss(0, base_sd)) - baseline))
             x += advance + tracking * rng.uniform(0.6, 1.4)
         top = min(y for _, _, y in placed)
