@@ -20,6 +20,7 @@ from training.config import TrainConfig  # noqa: E402
 from training.datasets import (MixedBatches, ctc_feasible, is_validation, load_source,  # noqa: E402
                                split_items)
 from training.fonts import find_fonts, font_problem  # noqa: E402
+from training.pack import pack_real  # noqa: E402
 from training.render import SyntheticRenderer  # noqa: E402
 from training.text import TextSampler  # noqa: E402
 
@@ -136,15 +137,29 @@ def test_iam_loader_reads_words_and_lines_layout(tmp_path):
     assert lines[0].load().ndim == 2
 
 
-def test_tar_shard_loader(tmp_path):
+@pytest.mark.parametrize("suffix, mode", [(".tar", "w"), (".tar.gz", "w:gz")])
+def test_tar_shard_loader(tmp_path, suffix, mode):
     folder = tmp_path / "shard"
     _write_crop(folder / "images" / "0.png", "ab")
     (folder / "labels.tsv").write_text("images/0.png\tab\n", encoding="utf-8")
-    with tarfile.open(tmp_path / "shard.tar", "w") as tar:
+    with tarfile.open(tmp_path / f"shard{suffix}", mode) as tar:
         tar.add(folder / "labels.tsv", arcname="labels.tsv")
         tar.add(folder / "images" / "0.png", arcname="images/0.png")
-    (item,) = load_source(f"tar:{tmp_path / 'shard.tar'}", CHARSET)
+    (item,) = load_source(f"tar:{tmp_path / f'shard{suffix}'}", CHARSET)
     assert item.text == "ab" and item.key == "shard/images/0.png" and item.load().shape[0] == 32
+
+
+def test_pack_real_writes_a_small_shard_with_the_same_keys(tmp_path):
+    folder = tmp_path / "myset"
+    _write_crop(folder / "images" / "0.png", "tall")
+    (folder / "labels.tsv").write_text("images/0.png\ttall\n", encoding="utf-8")
+    big = cv2.resize(cv2.imread(str(folder / "images" / "0.png")), None, fx=3, fy=3)
+    cv2.imwrite(str(folder / "images" / "0.png"), big)
+    assert pack_real(folder, tmp_path / "out" / "myset", max_height=32) == 1
+    (packed,) = load_source(f"tar:{tmp_path / 'out' / 'myset.tar.gz'}", CHARSET)
+    (original,) = load_source(str(folder), CHARSET)
+    assert packed.key == original.key == "myset/images/0.png" and packed.text == "tall"
+    assert packed.load().shape[0] == 32 and original.load().shape[0] == 96
 
 
 def test_validation_slice_is_fixed_and_disjoint(tmp_path):

@@ -5,7 +5,8 @@ Sources (strings in ``TrainConfig.real_sets``):
 - ``path/to/folder`` — a crop set: ``labels.tsv`` (``images/x.jpg<TAB>text``) + images;
 - ``iam-words:ROOT`` / ``iam-lines:ROOT`` — IAM's ``ascii/words.txt`` or ``ascii/lines.txt``
   with ``words/`` or ``lines/`` image trees (only ``ok`` segmentations are used);
-- ``tar:FILE.tar`` — a shard holding ``labels.tsv`` and the images it names, for large sets.
+- ``tar:FILE.tar`` (or ``.tar.gz``) — a shard holding ``labels.tsv`` and the images it names, for
+  large sets; the set is named after the file (``FILE``).
 
 Labels pass through :func:`crnn_onnx.charset.fit_label`; items that still do not
 fit are dropped and counted. The validation slice of a set is the items whose
@@ -103,7 +104,7 @@ def load_source(source: str, charset: str, caseless_sets: tuple[str, ...] | list
         tar_path = Path(source[4:])
         with tarfile.open(tar_path) as tar:
             members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
-        name = tar_path.stem
+        name = tar_path.name.removesuffix(".gz").removesuffix(".tgz").removesuffix(".tar")
         pairs = [tuple(line.split("\t", 1)) for line in members.pop("labels.tsv").decode("utf-8").splitlines() if line]
         make = lambda rel: (lambda: _decode_bytes(members[rel]))  # noqa: E731
     else:

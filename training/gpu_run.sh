@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One lent GPU session: train from the packed data (pack/, .whl/ carried), export, and
-# copy the results to $OUT. Usage on the device: bash training/gpu_run.sh [CONFIG] [extra crnn-train args]
+# copy the results to $OUT. Usage on the device: bash training/gpu_run.sh [CONFIG] [extra crnn-train args];
+# MODEL_NAME=crnn-onnx-handwriting names the exported model (default: crnn-onnx-en).
 set -uo pipefail
 CONFIG=${1:-training/configs/gpu.yaml}; shift || true
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
@@ -19,5 +20,6 @@ state = torch.load("/tmp/run/best.pt", map_location="cpu", weights_only=False)
 state = {k: v for k, v in state.items() if k not in ("optimizer", "scaler")}  # model-only: fits the 16 MiB fetch limit
 torch.save(state, os.path.join(os.environ.get("OUT", "/tmp/out"), "best_model.pt"))
 PY
-python3 -m training.export $RUN/best.pt --out "$OUT/model.onnx" 2>&1 | grep -v Warning | tail -3
+python3 -m training.export $RUN/best.pt --out "$OUT/model.onnx" ${MODEL_NAME:+--name "$MODEL_NAME"} 2>&1 \
+  | grep -v Warning | tail -3
 ls -la "$OUT"
