@@ -164,8 +164,8 @@ class MixedBatches(IterableDataset):
         self.sampler = TextSampler(words, rng)
         self.augment = real_augmentations()
         if self.config.handwriting_ratio > 0:
-            dirs = [self.config.handwriting_fonts_dir] if self.config.handwriting_fonts_dir else None
-            hand_fonts = find_handwriting_fonts(dirs) if dirs else find_handwriting_fonts()
+            hand_dir = self.config.handwriting_fonts_dir
+            hand_fonts = find_handwriting_fonts([hand_dir]) if hand_dir else find_handwriting_fonts()
             self.hand_renderer = HandwritingRenderer(hand_fonts + hershey_fonts(), fonts, rng)
             self.hand_sampler = HandwritingText(words, load_names(self.config.names_file), rng)
 

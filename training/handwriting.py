@@ -199,8 +199,7 @@ class HandwritingRenderer:
         left = min(x0 for _, x0, _ in placed)
         canvas = np.zeros((height, width), np.float32)
         for ink, x0, y in placed:
-            region = canvas[y - top:y - top + ink.shape[0], x0 - left:x0 - left + ink.shape[1]]
-            np.maximum(region, ink, out=region)
+            self._paste(canvas, ink, y - top, x0 - left)
         rows, cols = np.nonzero(canvas > 0.05)
         if rows.size == 0:
             raise ValueError(f"font {font.path} drew no ink for {text!r}")
