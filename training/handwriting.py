@@ -288,6 +288,31 @@ class HandwritingRenderer:
                 self._paste(printed, ghost[:cut], H - cut, x)
         return hand, printed
 
+    def _neighbour_line(self, hand: np.ndarray, printed: np.ndarray, font: HandFont,
+                        size: int) -> tuple[np.ndarray, np.ndarray]:
+        """Add the next or previous field's handwriting (a date or code), cut by the crop's top or bottom edge.
+
+        Detector boxes on forms often catch part of the line above or below; it is never in the label.
+        """
+        rng = self.rng
+        text = rng.choice(["{:02d}/{:02d}/{}".format(rng.randint(1, 31), rng.randint(1, 12), rng.randint(1930, 2020)),
+                           "".join(rng.choice(HAND_REQUIRED[:26] + HAND_REQUIRED[52:]) for _ in range(rng.randint(3, 9)))])
+        if not font.can_draw(text):
+            return hand, printed
+        ghost = self._pen(self._write(text, font, size), size)
+        cut = max(2, int(ghost.shape[0] * rng.uniform(0.2, 0.6)))
+        H, W = hand.shape
+        row = np.zeros((cut, W), np.float32)
+        x = rng.randint(0, max(0, W - ghost.shape[1] // 2))
+        gap = np.zeros((int(size * rng.uniform(0.0, 0.3)), W), np.float32)
+        if rng.random() < 0.5:  # the line above shows its bottom
+            self._paste(row, ghost[-cut:], 0, x)
+            parts = [row, gap, hand], [np.zeros_like(row), gap, printed]
+        else:  # the line below shows its top
+            self._paste(row, ghost[:cut], 0, x)
+            parts = [hand, gap, row], [printed, gap, np.zeros_like(row)]
+        return np.vstack(parts[0]), np.vstack(parts[1])
+
     @staticmethod
     def _paste(canvas: np.ndarray, ink: np.ndarray, y: int, x: int) -> None:
         """Max-blend ``ink`` into ``canvas`` at (y, x), clipped to the canvas."""
@@ -305,6 +330,8 @@ class HandwritingRenderer:
         size = rng.randint(22, 48)
         writing = self._pen(self._write(text, font, size), size)
         hand, printed = self._form(writing, size)
+        if rng.random() < 0.2:
+            hand, printed = self._neighbour_line(hand, printed, font, size)
         paper = rng.uniform(170, 255)
         pen_ink = rng.uniform(0, paper - 90)
         print_ink = rng.uniform(0, 80)
