@@ -49,6 +49,8 @@ FIELD_LABELS = ("NOM :", "NOM:", "PRENOM :", "PRENOM", "Nom :", "Prenom :", "NOM
                 "First name:", "DATE :", "VILLE :", "Signature :", "N°", "M.", "Mme", "NOM DE NAISSANCE :")
 FORM_CLUTTER = ("PRENOM", "NOM", "DATE DE NAISSANCE", "CODE POSTAL", "ADRESSE", "NOM D'USAGE", "SEXE",
                 "LIEU DE NAISSANCE", "DATE", "SIGNATURE", "CP / VILLE")
+NEIGHBOUR_LABELS = ("CODE UAI / RNE :", "CODE RNE / UAI :", "DATE DE NAISSANCE :", "NE(E) LE :", "N° :", "DATE :",
+                    "CLASSE :", "TEL :")
 
 
 @dataclass(frozen=True)
@@ -290,28 +292,38 @@ class HandwritingRenderer:
 
     def _neighbour_line(self, hand: np.ndarray, printed: np.ndarray, font: HandFont,
                         size: int) -> tuple[np.ndarray, np.ndarray]:
-        """Add the next or previous field's handwriting (a date or code), cut by the crop's top or bottom edge.
+        """Add the previous or next field (a handwritten date or code, maybe after its printed label) above or below.
 
-        Detector boxes on forms often catch part of the line above or below; it is never in the label.
+        Detector boxes and form crops often catch the line above (whole or cut) or below (cut by the
+        crop's edge) (``CODE UAI : 0820052L`` over ``NOM : MARTIN``); it is never in the label.
         """
         rng = self.rng
         text = rng.choice(["{:02d}/{:02d}/{}".format(rng.randint(1, 31), rng.randint(1, 12), rng.randint(1930, 2020)),
+                           "".join(rng.choice("0123456789") for _ in range(7)) + rng.choice(HAND_REQUIRED[:26]),
                            "".join(rng.choice(HAND_REQUIRED[:26] + HAND_REQUIRED[52:]) for _ in range(rng.randint(3, 9)))])
         if not font.can_draw(text):
             return hand, printed
         ghost = self._pen(self._write(text, font, size), size)
-        cut = max(2, int(ghost.shape[0] * rng.uniform(0.2, 0.6)))
+        label = self._printed(rng.choice(NEIGHBOUR_LABELS), int(size * rng.uniform(0.4, 0.7)))
         H, W = hand.shape
-        row = np.zeros((cut, W), np.float32)
-        x = rng.randint(0, max(0, W - ghost.shape[1] // 2))
+        label_width = label.shape[1] + int(size * rng.uniform(0.2, 1.0)) if rng.random() < 0.5 else 0
+        if label_width + ghost.shape[1] // 2 > W:  # no room for the label and half the writing
+            label_width = 0
+        rows = max(ghost.shape[0], label.shape[0])
+        line_hand = np.zeros((rows, W), np.float32)
+        line_printed = np.zeros_like(line_hand)
+        if label_width:
+            self._paste(line_printed, label, rows - label.shape[0], 0)
+        x = label_width + rng.randint(0, max(0, min(W // 3, W - label_width - ghost.shape[1] // 2)))
+        self._paste(line_hand, ghost, rows - ghost.shape[0], x)
+        above = rng.random() < 0.6
+        whole = above and rng.random() < 0.5  # a whole line only above: the name is the lower line, as on forms
+        visible = rows if whole else max(2, int(rows * rng.uniform(0.2, 0.6)))
         gap = np.zeros((int(size * rng.uniform(0.0, 0.3)), W), np.float32)
-        if rng.random() < 0.5:  # the line above shows its bottom
-            self._paste(row, ghost[-cut:], 0, x)
-            parts = [row, gap, hand], [np.zeros_like(row), gap, printed]
-        else:  # the line below shows its top
-            self._paste(row, ghost[:cut], 0, x)
-            parts = [hand, gap, row], [printed, gap, np.zeros_like(row)]
-        return np.vstack(parts[0]), np.vstack(parts[1])
+        if above:  # the line above, showing its bottom
+            return (np.vstack([line_hand[rows - visible:], gap, hand]),
+                    np.vstack([line_printed[rows - visible:], gap, printed]))
+        return np.vstack([hand, gap, line_hand[:visible]]), np.vstack([printed, gap, line_printed[:visible]])
 
     @staticmethod
     def _paste(canvas: np.ndarray, ink: np.ndarray, y: int, x: int) -> None:
@@ -330,7 +342,7 @@ class HandwritingRenderer:
         size = rng.randint(22, 48)
         writing = self._pen(self._write(text, font, size), size)
         hand, printed = self._form(writing, size)
-        if rng.random() < 0.2:
+        if rng.random() < 0.25:
             hand, printed = self._neighbour_line(hand, printed, font, size)
         paper = rng.uniform(170, 255)
         pen_ink = rng.uniform(0, paper - 90)
