@@ -294,26 +294,27 @@ class HandwritingRenderer:
                         size: int) -> tuple[np.ndarray, np.ndarray]:
         """Add the previous or next field (a handwritten date or code, maybe after its printed label) above or below.
 
-        Detector boxes and form crops often catch the line above (whole or cut) or below (cut by the
-        crop's edge) (``CODE UAI : 0820052L`` over ``NOM : MARTIN``); it is never in the label.
+        Form crops often catch the line above, whole or cut (``CODE UAI : 0820052L`` over
+        ``NOM : MARTIN``), or the line below, cut by the crop's edge; it is never in the label.
         """
         rng = self.rng
         text = rng.choice(["{:02d}/{:02d}/{}".format(rng.randint(1, 31), rng.randint(1, 12), rng.randint(1930, 2020)),
-                           "".join(rng.choice("0123456789") for _ in range(7)) + rng.choice(HAND_REQUIRED[:26]),
+                           "".join(rng.choice(HAND_REQUIRED[52:]) for _ in range(7)) + rng.choice(HAND_REQUIRED[:26]),
                            "".join(rng.choice(HAND_REQUIRED[:26] + HAND_REQUIRED[52:]) for _ in range(rng.randint(3, 9)))])
         if not font.can_draw(text):
             return hand, printed
         ghost = self._pen(self._write(text, font, size), size)
-        label = self._printed(rng.choice(NEIGHBOUR_LABELS), int(size * rng.uniform(0.4, 0.7)))
         H, W = hand.shape
-        label_width = label.shape[1] + int(size * rng.uniform(0.2, 1.0)) if rng.random() < 0.5 else 0
-        if label_width + ghost.shape[1] // 2 > W:  # no room for the label and half the writing
-            label_width = 0
+        label, label_width = np.zeros((0, 0), np.float32), 0
+        if rng.random() < 0.5:
+            label = self._printed(rng.choice(NEIGHBOUR_LABELS), int(size * rng.uniform(0.4, 0.7)))
+            label_width = label.shape[1] + int(size * rng.uniform(0.2, 1.0))
+            if label_width + ghost.shape[1] // 2 > W:  # no room for the label and half the writing
+                label, label_width = label[:0, :0], 0
         rows = max(ghost.shape[0], label.shape[0])
         line_hand = np.zeros((rows, W), np.float32)
         line_printed = np.zeros_like(line_hand)
-        if label_width:
-            self._paste(line_printed, label, rows - label.shape[0], 0)
+        self._paste(line_printed, label, rows - label.shape[0], 0)
         x = label_width + rng.randint(0, max(0, min(W // 3, W - label_width - ghost.shape[1] // 2)))
         self._paste(line_hand, ghost, rows - ghost.shape[0], x)
         above = rng.random() < 0.6
