@@ -21,7 +21,7 @@ from training.datasets import (MixedBatches, ctc_feasible, is_validation, load_s
                                split_items)
 from training.fonts import find_fonts, font_problem  # noqa: E402
 from training.pack import pack_real  # noqa: E402
-from training.render import SyntheticRenderer  # noqa: E402
+from training.render import SyntheticRenderer, _font  # noqa: E402
 from training.text import TextSampler  # noqa: E402
 
 CHARSET = "".join(PRINTABLE_ASCII)
@@ -97,6 +97,19 @@ def test_renderer_draws_ink_on_a_text_shaped_crop(system_fonts):
         assert image.dtype == np.uint8 and image.ndim == 2 and image.shape[0] >= 10
         assert image.std() > 5, "blank render"
     assert long.shape[1] / long.shape[0] > short.shape[1] / short.shape[0]
+
+
+def test_renderer_frames_some_crops_tight_to_the_ink_and_keeps_the_text(system_fonts):
+    renderer = SyntheticRenderer(system_fonts, random.Random(1))
+    ink = renderer._draw_text("seven", _font(str(system_fonts[0]), 32), 0)
+    inked_rows = np.flatnonzero(ink.max(axis=1) > 0.25)
+    assert inked_rows[0] > 0 and inked_rows[-1] < ink.shape[0] - 1, "lower-case text sits inside its line box"
+    tight = 0
+    for _ in range(200):
+        mask = renderer._frame(ink)
+        assert mask.sum() >= 0.97 * ink.sum(), "framing cut the text"
+        tight += bool(mask[0].max() > 0.25 and mask[-1].max() > 0.25)
+    assert 0.15 * 200 < tight < 0.5 * 200
 
 
 def _write_crop(path: Path, text: str) -> None:

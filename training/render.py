@@ -4,7 +4,8 @@ geometric warps, albumentations degrades the result.
 ``SyntheticRenderer.render(text)`` returns a uint8 grey crop (height ~20-70 px,
 width to fit) whose content reads ``text``. Variation: 270+ fonts, size,
 stroke weight, horizontal stretch, ink/background contrast and inversion,
-gradients, textures and photo-like blobs, underlines, clutter from neighbouring
+gradients, textures and photo-like blobs, underlines, margins from none (cut
+to the ink) to loose, clutter from neighbouring
 lines, rotation, perspective, curvature, blur, noise, JPEG artefacts and
 low resolution down to ~10 px text height.
 """
@@ -19,6 +20,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+#: Share of crops cut to the ink's own top and bottom rows rather than the font's line box.
+TIGHT_FRAME_SHARE = 0.3
 
 @lru_cache(maxsize=4096)
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
@@ -99,12 +102,7 @@ class SyntheticRenderer:
         if rng.random() < 0.1:  # underline
             y = int(ink.shape[0] * rng.uniform(0.78, 0.95))
             ink[y:y + max(1, size // 16)] = 1.0
-        h, w = ink.shape
-        # margins: tight (detector boxes) to loose
-        top, bottom = (int(h * rng.uniform(0, 0.35)) for _ in range(2))
-        left, right = (int(h * rng.uniform(0, 0.6)) for _ in range(2))
-        mask = np.zeros((h + top + bottom, w + left + right), np.float32)
-        mask[top:top + h, left:left + w] = ink
+        mask = self._frame(ink)
         if rng.random() < 0.2:  # clutter: bits of neighbouring lines above/below
             self._add_clutter(mask, size)
         mask = self._warp(mask)
@@ -117,6 +115,25 @@ class SyntheticRenderer:
             if bg_level < ink_level:
                 image = 255 - image
         return self.degrade(image=image)["image"]
+
+    def _frame(self, ink: np.ndarray) -> np.ndarray:
+        """``ink`` with margins, from cut to the ink's own top and bottom rows (as on
+        UW3 lines and tight detector boxes, where letter height no longer tells the
+        case) to loose; margins are fractions of the framed text's height."""
+        rng = self.rng
+        if rng.random() < TIGHT_FRAME_SHARE:
+            rows = np.flatnonzero(ink.max(axis=1) > 0.25)
+            if rows.size:
+                ink = ink[rows[0]:rows[-1] + 1]
+            vertical = 0.06
+        else:
+            vertical = 0.35
+        h, w = ink.shape
+        top, bottom = (int(h * rng.uniform(0, vertical)) for _ in range(2))
+        left, right = (int(h * rng.uniform(0, 0.6)) for _ in range(2))
+        mask = np.zeros((h + top + bottom, w + left + right), np.float32)
+        mask[top:top + h, left:left + w] = ink
+        return mask
 
     def _levels(self) -> tuple[float, float]:
         rng = self.rng
