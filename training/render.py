@@ -5,9 +5,9 @@ geometric warps, albumentations degrades the result.
 width to fit) whose content reads ``text``. Variation: 270+ fonts, size,
 stroke weight, horizontal stretch, ink/background contrast and inversion,
 gradients, textures and photo-like blobs, underlines, margins from none (cut
-to the ink) to loose, clutter from neighbouring
-lines, rotation, perspective, curvature, blur, noise, JPEG artefacts and
-low resolution down to ~10 px text height.
+to the ink) to loose, clutter from neighbouring lines, rotation, perspective,
+curvature, blur, noise, JPEG artefacts and low resolution down to ~10 px text
+height.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 #: Share of crops cut to the ink's own top and bottom rows rather than the font's line box.
 TIGHT_FRAME_SHARE = 0.3
+
 
 @lru_cache(maxsize=4096)
 def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
