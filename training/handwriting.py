@@ -49,6 +49,8 @@ FIELD_LABELS = ("NOM :", "NOM:", "PRENOM :", "PRENOM", "Nom :", "Prenom :", "NOM
                 "First name:", "DATE :", "VILLE :", "Signature :", "N°", "M.", "Mme", "NOM DE NAISSANCE :")
 FORM_CLUTTER = ("PRENOM", "NOM", "DATE DE NAISSANCE", "CODE POSTAL", "ADRESSE", "NOM D'USAGE", "SEXE",
                 "LIEU DE NAISSANCE", "DATE", "SIGNATURE", "CP / VILLE")
+#: Share of crops that also show the previous or next form field's line (``_neighbour_line``).
+NEIGHBOUR_LINE_SHARE = 0.35
 NEIGHBOUR_LABELS = ("CODE UAI / RNE :", "CODE RNE / UAI :", "DATE DE NAISSANCE :", "NE(E) LE :", "N° :", "DATE :",
                     "CLASSE :", "TEL :")
 
@@ -295,12 +297,19 @@ class HandwritingRenderer:
         """Add the previous or next field (a handwritten date or code, maybe after its printed label) above or below.
 
         Form crops often catch the line above, whole or cut (``CODE UAI : 0820052L`` over
-        ``NOM : MARTIN``), or the line below, cut by the crop's edge; it is never in the label.
+        ``NOM : MARTIN``), or the line below, cut by the crop's edge or whole (the date of birth
+        under ``PRENOM : INES``); it is never in the label.
         """
         rng = self.rng
-        text = rng.choice(["{:02d}/{:02d}/{}".format(rng.randint(1, 31), rng.randint(1, 12), rng.randint(1930, 2020)),
-                           "".join(rng.choice(HAND_REQUIRED[52:]) for _ in range(7)) + rng.choice(HAND_REQUIRED[:26]),
-                           "".join(rng.choice(HAND_REQUIRED[:26] + HAND_REQUIRED[52:]) for _ in range(rng.randint(3, 9)))])
+        above = rng.random() < 0.6
+        whole = rng.random() < (0.5 if above else 0.35)
+        date = "{:02d}{sep}{:02d}{sep}{}".format(rng.randint(1, 31), rng.randint(1, 12), rng.randint(1930, 2020),
+                                                 sep=rng.choice(["/", " ", "  "]))
+        if not above and whole:  # a whole line below the name is the date-of-birth field
+            text = date
+        else:
+            text = rng.choice([date, "".join(rng.choice(HAND_REQUIRED[52:]) for _ in range(7)) + rng.choice(HAND_REQUIRED[:26]),
+                               "".join(rng.choice(HAND_REQUIRED[:26] + HAND_REQUIRED[52:]) for _ in range(rng.randint(3, 9)))])
         if not font.can_draw(text):
             return hand, printed
         ghost = self._pen(self._write(text, font, size), size)
@@ -317,8 +326,6 @@ class HandwritingRenderer:
         self._paste(line_printed, label, rows - label.shape[0], 0)
         x = label_width + rng.randint(0, max(0, min(W // 3, W - label_width - ghost.shape[1] // 2)))
         self._paste(line_hand, ghost, rows - ghost.shape[0], x)
-        above = rng.random() < 0.6
-        whole = above and rng.random() < 0.5  # a whole line only above: the name is the lower line, as on forms
         visible = rows if whole else max(2, int(rows * rng.uniform(0.2, 0.6)))
         gap = np.zeros((int(size * rng.uniform(0.0, 0.3)), W), np.float32)
         if above:  # the line above, showing its bottom
@@ -343,7 +350,7 @@ class HandwritingRenderer:
         size = rng.randint(22, 48)
         writing = self._pen(self._write(text, font, size), size)
         hand, printed = self._form(writing, size)
-        if rng.random() < 0.25:
+        if rng.random() < NEIGHBOUR_LINE_SHARE:
             hand, printed = self._neighbour_line(hand, printed, font, size)
         paper = rng.uniform(170, 255)
         pen_ink = rng.uniform(0, paper - 90)
