@@ -105,6 +105,18 @@ def test_neighbour_line_sits_above_or_cut_below_and_leaves_the_field_alone(box_f
         assert max(heights) > 2 * min(heights)
 
 
+def test_broken_strokes_leave_holes_in_the_ink(box_fonts, monkeypatch):
+    import training.handwriting as handwriting
+    renderer = HandwritingRenderer(find_handwriting_fonts([str(box_fonts)]), [box_fonts / "full.ttf"], random.Random(5))
+    block = np.ones((30, 120), np.float32)
+    holes = {}
+    for share in (0.0, 1.0):
+        monkeypatch.setattr(handwriting, "BROKEN_STROKE_SHARE", share)
+        inner = [renderer._pen(block, 40)[10:-10, 30:-30] for _ in range(10)]
+        holes[share] = np.mean([np.mean(ink < 0.05) for ink in inner])
+    assert holes[0.0] < 0.02 and 0.1 < holes[1.0] < 0.9
+
+
 def test_renderer_needs_fonts(box_fonts):
     with pytest.raises(ValueError, match="no handwriting fonts"):
         HandwritingRenderer([], [box_fonts / "full.ttf"], random.Random(0))

@@ -49,6 +49,10 @@ FIELD_LABELS = ("NOM :", "NOM:", "PRENOM :", "PRENOM", "Nom :", "Prenom :", "NOM
                 "First name:", "DATE :", "VILLE :", "Signature :", "N°", "M.", "Mme", "NOM DE NAISSANCE :")
 FORM_CLUTTER = ("PRENOM", "NOM", "DATE DE NAISSANCE", "CODE POSTAL", "ADRESSE", "NOM D'USAGE", "SEXE",
                 "LIEU DE NAISSANCE", "DATE", "SIGNATURE", "CP / VILLE")
+#: Share of crops written in faint ink (35-90 grey levels below the paper instead of 90 or more).
+FAINT_PEN_SHARE = 0.2
+#: Share of words whose strokes break into pieces (a dry pen, a light scan).
+BROKEN_STROKE_SHARE = 0.15
 #: Share of crops that also show the previous or next form field's line (``_neighbour_line``).
 NEIGHBOUR_LINE_SHARE = 0.35
 NEIGHBOUR_LABELS = ("CODE UAI / RNE :", "CODE RNE / UAI :", "DATE DE NAISSANCE :", "NE(E) LE :", "N° :", "DATE :",
@@ -225,6 +229,10 @@ class HandwritingRenderer:
             ink = cv2.erode(ink, np.ones((2, 2), np.uint8))
         if rng.random() < 0.4:
             ink = self.elastic(image=ink)["image"]
+        if rng.random() < BROKEN_STROKE_SHARE:  # a dry pen or a light scan: strokes break into pieces
+            h, w = ink.shape
+            blobs = np.random.default_rng(rng.getrandbits(32)).random((max(1, h // 3), max(1, w // 3)), np.float32)
+            ink = ink * (cv2.resize(blobs, (w, h), interpolation=cv2.INTER_LINEAR) > rng.uniform(0.15, 0.45))
         return ink
 
     def _printed(self, text: str, size: int) -> np.ndarray:
@@ -353,7 +361,8 @@ class HandwritingRenderer:
         if rng.random() < NEIGHBOUR_LINE_SHARE:
             hand, printed = self._neighbour_line(hand, printed, font, size)
         paper = rng.uniform(170, 255)
-        pen_ink = rng.uniform(0, paper - 90)
+        faint = rng.random() < FAINT_PEN_SHARE  # pencil or a light scan: little contrast with the paper
+        pen_ink = rng.uniform(paper - 90, paper - 35) if faint else rng.uniform(0, paper - 90)
         print_ink = rng.uniform(0, 80)
         image = np.full(hand.shape, paper, np.float32)
         if rng.random() < 0.3:
