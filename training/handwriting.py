@@ -28,6 +28,7 @@ from PIL import Image, ImageDraw
 
 from .fonts import case_problem
 from .render import _font, degradations
+from .strokes import draw_glyph, stroke_chars
 from .text import TextSampler
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ HERSHEY_FONTS = {"simplex": cv2.FONT_HERSHEY_SIMPLEX, "plain": cv2.FONT_HERSHEY_
                  "duplex": cv2.FONT_HERSHEY_DUPLEX, "complex": cv2.FONT_HERSHEY_COMPLEX,
                  "triplex": cv2.FONT_HERSHEY_TRIPLEX, "script_simplex": cv2.FONT_HERSHEY_SCRIPT_SIMPLEX,
                  "script_complex": cv2.FONT_HERSHEY_SCRIPT_COMPLEX}
+#: Point jitter levels of the stroke hand (``stroke_hands``), in cap heights.
+STROKE_JITTERS = (0.015, 0.025, 0.035, 0.045, 0.055, 0.065)
 #: A handwriting font must draw at least these.
 HAND_REQUIRED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 FIELD_LABELS = ("NOM :", "NOM:", "PRENOM :", "PRENOM", "Nom :", "Prenom :", "NOM", "Name:", "NAME", "Surname:",
@@ -94,6 +97,15 @@ def hershey_fonts() -> list[HandFont]:
     """The Hershey stroke fonts as handwriting fonts (``path`` is ``hershey:<name>``; they draw all printable ASCII)."""
     chars = frozenset(chr(c) for c in range(0x21, 0x7F))
     return [HandFont(f"hershey:{name}", chars, caps_only=False) for name in HERSHEY_FONTS]
+
+
+def stroke_hands() -> list[HandFont]:
+    """Jittered block capitals (``training.strokes``) as handwriting fonts, one per jitter level (``strokes:<jitter>``).
+
+    Several levels, so that a uniform choice among all fonts picks them about as often as
+    ``len(STROKE_JITTERS)`` font files; upper-case text only.
+    """
+    return [HandFont(f"strokes:{jitter}", stroke_chars(), caps_only=True) for jitter in STROKE_JITTERS]
 
 
 def strip_accents(word: str) -> str:
@@ -166,7 +178,10 @@ class HandwritingRenderer:
         ``pen`` is the stroke width in px of the Hershey stroke fonts (outline fonts bring their own).
         """
         pad = size // 3 + pen
-        if path.startswith("hershey:"):
+        if path.startswith("strokes:"):
+            ink, advance, ascent = draw_glyph(ch, max(4, int(0.72 * size)), pen, float(path.split(":", 1)[1]), self.rng)
+            pad = 0
+        elif path.startswith("hershey:"):
             face = HERSHEY_FONTS[path.split(":", 1)[1]]
             scale = cv2.getFontScaleFromHeight(face, max(4, int(0.72 * size)), pen)
             (width, ascent), descent = cv2.getTextSize(ch, face, scale, pen)
