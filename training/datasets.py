@@ -33,8 +33,7 @@ from crnn_onnx.labels import read_labels
 
 from .config import TrainConfig
 from .fonts import find_fonts
-from .handwriting import (HandwritingRenderer, HandwritingText, find_handwriting_fonts, hershey_fonts, load_names,
-                          stroke_hands)
+from .handwriting import HandwritingRenderer, HandwritingText, load_names, training_hands
 from .render import SyntheticRenderer, real_augmentations
 from .text import TextSampler, load_words
 
@@ -166,8 +165,7 @@ class MixedBatches(IterableDataset):
         self.augment = real_augmentations()
         if self.config.handwriting_ratio > 0:
             hand_dir = self.config.handwriting_fonts_dir
-            hand_fonts = find_handwriting_fonts([hand_dir]) if hand_dir else find_handwriting_fonts()
-            self.hand_renderer = HandwritingRenderer(hand_fonts + hershey_fonts() + stroke_hands(), fonts, rng)
+            self.hand_renderer = HandwritingRenderer(training_hands([hand_dir]) if hand_dir else training_hands(), fonts, rng)
             self.hand_sampler = HandwritingText(words, load_names(self.config.names_file), rng)
 
     def synthetic(self, rng: random.Random, line: bool) -> tuple[np.ndarray, str]:

@@ -108,6 +108,11 @@ def stroke_hands() -> list[HandFont]:
     return [HandFont(f"strokes:{jitter}", stroke_chars(), caps_only=True) for jitter in STROKE_JITTERS]
 
 
+def training_hands(dirs: tuple[str, ...] | list[str] = HANDWRITING_FONT_DIRS) -> list[HandFont]:
+    """Every hand the trainer writes with: the font files under ``dirs``, the Hershey fonts and the stroke hand."""
+    return find_handwriting_fonts(dirs) + hershey_fonts() + stroke_hands()
+
+
 def strip_accents(word: str) -> str:
     """``"Léna"`` -> ``"Lena"``: the labels of French forms drop accents."""
     return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode("ascii")

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from .fonts import find_fonts
-from .handwriting import HandwritingRenderer, HandwritingText, find_handwriting_fonts, load_names
+from .handwriting import HandwritingRenderer, HandwritingText, load_names, training_hands
 from .render import SyntheticRenderer
 from .text import TextSampler, load_words
 
@@ -21,7 +21,7 @@ from .text import TextSampler, load_words
 def sample_grid(count: int = 30, width: int = 640, seed: int = 7, handwriting: bool = False) -> np.ndarray:
     rng = random.Random(seed)
     if handwriting:
-        renderer = HandwritingRenderer(find_handwriting_fonts(), find_fonts(), rng)
+        renderer = HandwritingRenderer(training_hands(), find_fonts(), rng)
         sampler = HandwritingText(load_words(), load_names(), rng)
     else:
         renderer, sampler = SyntheticRenderer(find_fonts(), rng), TextSampler(load_words(), rng)
