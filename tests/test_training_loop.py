@@ -90,6 +90,18 @@ def test_rerun_resumes_from_last_checkpoint(tiny_run):
     assert steps == [100, 120, 130]  # continued, not restarted
 
 
+def test_resume_rescores_best_checkpoint_on_this_runs_validation(tiny_run, tmp_path):
+    import shutil
+    _, out, _ = tiny_run
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    state = torch.load(copy / "last.pt", weights_only=False)
+    state["best"] = 2.0  # a score no checkpoint can reach: kept, nothing later would ever count as better
+    torch.save(state, copy / "last.pt")
+    train(TrainConfig.from_yaml(REPO / "training/configs/tiny.yaml", out_dir=str(copy), steps=state["step"] + 10))
+    assert torch.load(copy / "last.pt", weights_only=False)["best"] <= 1.0
+
+
 def test_export_parity_and_runtime_load(tiny_run, tmp_path):
     _, out, best = tiny_run
     onnx_path = tmp_path / "tiny.onnx"

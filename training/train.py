@@ -8,7 +8,8 @@ batches in flight. ``init_from`` warm-starts a new run from a checkpoint or an
 exported native ONNX model. Validation (CER, word accuracy) runs every
 ``val_every`` steps on the held-out slice of the real sets plus synthetic crops,
 appending to ``metrics.csv`` and redrawing ``learning_curve.png``; the best
-validation model is kept in ``best.pt``.
+validation model is kept in ``best.pt`` (re-scored when a run resumes, since the
+synthetic validation crops are re-drawn if the renderer changed).
 """
 from __future__ import annotations
 
@@ -132,6 +133,12 @@ def warm_start(model, source: Path, config: TrainConfig, calibration: list[torch
     log.info("warm start from %s", source)
 
 
+def validation_score(model, val_batches: dict, charset: str, device) -> tuple[dict, float]:
+    """(per-set results, mean word accuracy over the sets): the score that chooses ``best.pt``."""
+    results = {name: evaluate(model, batches, charset, device) for name, batches in val_batches.items()}
+    return results, float(np.mean([r.word_accuracy for r in results.values()]))
+
+
 def train(config: TrainConfig) -> Path:
     """Run (or resume) training; returns the path of the best checkpoint."""
     out = Path(config.out_dir)
@@ -153,6 +160,7 @@ def train(config: TrainConfig) -> Path:
     val_sets["synthetic"] = synthetic_validation(config, config.val_synthetic)
     val_batches = {name: validation_batches(items, config) for name, items in val_sets.items() if items}
 
+    charset = config.charset
     model = build_model(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     step, images_seen, best, train_seconds = 0, 0, -1.0, 0.0
@@ -164,6 +172,11 @@ def train(config: TrainConfig) -> Path:
         step, images_seen, best = state["step"], state["images_seen"], state.get("best", -1.0)
         train_seconds = state.get("train_seconds", 0.0)
         log.info("resumed from %s at step %d", last, step)
+        if (out / "best.pt").is_file():  # the synthetic crops are re-drawn if the renderer changed: re-score
+            scorer = build_model(config).to(device)
+            scorer.load_state_dict(torch.load(out / "best.pt", map_location="cpu", weights_only=False)["model"])
+            best = validation_score(scorer, val_batches, charset, device)[1]
+            log.info("best.pt re-scored on this run's validation crops: %.4f", best)
     elif config.init_from:
         calibration = [b[0] for b in next(iter(val_batches.values()))[:4]]
         warm_start(model.cpu(), Path(config.init_from), config, calibration)
@@ -177,7 +190,6 @@ def train(config: TrainConfig) -> Path:
                         prefetch_factor=4 if config.workers > 0 else None)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
     use_amp = config.amp and device.type == "cuda"
-    charset = config.charset
     upper, lower = (idx.to(device) for idx in case_pairs(charset))
 
     def checkpoint(path: Path) -> None:
@@ -222,7 +234,7 @@ def train(config: TrainConfig) -> Path:
         done = step >= config.steps or bool(config.time_limit_minutes and train_seconds >= 60 * config.time_limit_minutes)
         if step % config.val_every == 0 or done:
             val_started = time.time()
-            results = {name: evaluate(model, b, charset, device) for name, b in val_batches.items()}
+            results, current = validation_score(model, val_batches, charset, device)
             row = {"step": step, "images_seen": images_seen, "minutes": round(train_seconds / 60, 2),
                    "train_loss": round(running, 4), "lr": lr, "data_wait_seconds": round(waited, 1)}
             waited = 0.0
@@ -232,7 +244,6 @@ def train(config: TrainConfig) -> Path:
             append_metrics(metrics_path, row)
             plot_curve(metrics_path, out / "learning_curve.png")
             log.info("step %d: %s", step, {k: v for k, v in row.items() if k != "lr"})
-            current = float(np.mean([r.word_accuracy for r in results.values()]))
             if current > best:
                 best = current
                 checkpoint(out / "best.pt")
