@@ -10,6 +10,7 @@ torch = pytest.importorskip("torch", reason="training tests need the 'train' ext
 from test_training_data import CHARSET, build_font  # noqa: E402
 
 from training.config import TrainConfig  # noqa: E402
+import training.handwriting as handwriting  # noqa: E402
 from training.datasets import MixedBatches, synthetic_validation  # noqa: E402
 from training.fonts import find_fonts  # noqa: E402
 from training.handwriting import (HAND_REQUIRED, HandwritingRenderer, HandwritingText,  # noqa: E402
@@ -106,7 +107,6 @@ def test_neighbour_line_sits_above_or_cut_below_and_leaves_the_field_alone(box_f
 
 
 def test_broken_strokes_leave_holes_in_the_ink(box_fonts, monkeypatch):
-    import training.handwriting as handwriting
     renderer = HandwritingRenderer(find_handwriting_fonts([str(box_fonts)]), [box_fonts / "full.ttf"], random.Random(5))
     block = np.ones((30, 120), np.float32)
     holes = {}

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("torch", reason="training tests need the 'train' extra")
+from training.fonts import find_fonts  # noqa: E402
 from training.handwriting import HandwritingRenderer, stroke_hands  # noqa: E402
 from training.strokes import SKELETONS, draw_glyph, stroke_chars  # noqa: E402
 
@@ -41,7 +42,6 @@ def test_stroke_hands_draw_upper_case_only_and_render_names():
     hands = stroke_hands()
     assert set(CAPITALS) <= stroke_chars() and all(h.can_draw("JEAN-PIERRE 12/05") for h in hands)
     assert not any(h.can_draw("Jean") for h in hands)
-    from training.fonts import find_fonts
     printed = find_fonts()
     if not printed:
         pytest.skip("no system fonts for the printed form labels")

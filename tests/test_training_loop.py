@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,6 @@ def test_rerun_resumes_from_last_checkpoint(tiny_run):
 
 
 def test_resume_rescores_best_checkpoint_on_this_runs_validation(tiny_run, tmp_path):
-    import shutil
     _, out, _ = tiny_run
     copy = tmp_path / "run"
     shutil.copytree(out, copy)

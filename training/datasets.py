@@ -165,7 +165,8 @@ class MixedBatches(IterableDataset):
         self.augment = real_augmentations()
         if self.config.handwriting_ratio > 0:
             hand_dir = self.config.handwriting_fonts_dir
-            self.hand_renderer = HandwritingRenderer(training_hands([hand_dir]) if hand_dir else training_hands(), fonts, rng)
+            hands = training_hands([hand_dir]) if hand_dir else training_hands()
+            self.hand_renderer = HandwritingRenderer(hands, fonts, rng)
             self.hand_sampler = HandwritingText(words, load_names(self.config.names_file), rng)
 
     def synthetic(self, rng: random.Random, line: bool) -> tuple[np.ndarray, str]:

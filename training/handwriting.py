@@ -183,8 +183,9 @@ class HandwritingRenderer:
         ``pen`` is the stroke width in px of the Hershey stroke fonts (outline fonts bring their own).
         """
         pad = size // 3 + pen
-        if path.startswith("strokes:"):
-            ink, advance, ascent = draw_glyph(ch, max(4, int(0.72 * size)), pen, float(path.split(":", 1)[1]), self.rng)
+        if path.startswith("strokes:"):  # draw_glyph pads its own canvas and gives the baseline row
+            jitter = float(path.split(":", 1)[1])
+            ink, advance, ascent = draw_glyph(ch, max(4, int(0.72 * size)), pen, jitter, self.rng)
             pad = 0
         elif path.startswith("hershey:"):
             face = HERSHEY_FONTS[path.split(":", 1)[1]]
@@ -336,8 +337,9 @@ class HandwritingRenderer:
         if not above and whole:  # a whole line below the name is the date-of-birth field
             text = date
         else:
-            text = rng.choice([date, "".join(rng.choice(HAND_REQUIRED[52:]) for _ in range(7)) + rng.choice(HAND_REQUIRED[:26]),
-                               "".join(rng.choice(HAND_REQUIRED[:26] + HAND_REQUIRED[52:]) for _ in range(rng.randint(3, 9)))])
+            code = "".join(rng.choice(HAND_REQUIRED[52:]) for _ in range(7)) + rng.choice(HAND_REQUIRED[:26])
+            mixed = "".join(rng.choice(HAND_REQUIRED[:26] + HAND_REQUIRED[52:]) for _ in range(rng.randint(3, 9)))
+            text = rng.choice([date, code, mixed])
         if not font.can_draw(text):
             return hand, printed
         ghost = self._pen(self._write(text, font, size), size)
