@@ -82,6 +82,17 @@ def test_text_sampler_stays_in_charset_and_respects_line_length():
     assert any(any(c.isdigit() for c in t) for t in singles) and any(t.isupper() for t in singles)
 
 
+def test_lines_keep_one_case_style_mostly_running_text():
+    """Printed lines are set in one case: most synthetic lines read as running text (lower
+    case but for sentence starts and names), so the line's context tells the case."""
+    sampler = TextSampler(["alpha", "beta", "gamma", "delta"], random.Random(5))
+    lines = [[w for w in sampler.line(80).split() if w.isalpha()] for _ in range(400)]
+    words = [w for line in lines for w in line]
+    assert sum(w.islower() for w in words) / len(words) > 0.55  # each word's own case: 0.45
+    lines = [line for line in lines if len(line) >= 3]
+    assert 0.05 < sum(all(w.isupper() for w in line) for line in lines) / len(lines) < 0.25
+
+
 @pytest.fixture(scope="module")
 def system_fonts():
     fonts = find_fonts()

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 #: Share of crops cut to the ink's own top and bottom rows rather than the font's line box.
-TIGHT_FRAME_SHARE = 0.3
+TIGHT_FRAME_SHARE = 0.4
 
 
 @lru_cache(maxsize=4096)

@@ -106,15 +106,36 @@ class TextSampler:
         return " ".join(self.token() for _ in range(n))
 
     def line(self, max_chars: int = 100) -> str:
-        """A text line of 10 to ``max_chars`` characters; sometimes all caps (receipts, forms)."""
+        """A text line of 10 to ``max_chars`` characters in one case style for the whole line,
+        as printed lines are: running text (lower case, capitals after a full stop and on
+        some names), Title Case, ALL CAPS (receipts, forms), or each word's own case."""
         target = self.rng.randint(10, max_chars)
+        style = self.rng.choices(LINE_CASE_STYLES, LINE_CASE_WEIGHTS)[0]
         tokens, length = [], 0
-        upper = self.rng.random() < 0.12
         while length < target:
             tok = self.token()
-            tokens.append(tok)
+            tokens.append(_restyle(tok, style, self.rng, sentence_start=not tokens or tokens[-1].endswith(".")))
             length += len(tok) + 1
         text = " ".join(tokens)[:max_chars].strip()
         if self.rng.random() < 0.1:  # receipt style: item, padding, price
-            text = f"{' '.join(self.word() for _ in range(self.rng.randint(1, 4)))}{' ' * self.rng.randint(1, 6)}{self.number()}"
-        return text.upper() if upper else text
+            item = " ".join(_restyle(self.word(), style, self.rng, sentence_start=not i)
+                            for i in range(self.rng.randint(1, 4)))
+            text = f"{item}{' ' * self.rng.randint(1, 6)}{self.number()}"
+        return text.upper() if style == "upper" else text
+
+
+#: Case styles of synthetic text lines and their shares.
+LINE_CASE_STYLES = ("running", "title", "upper", "per_word")
+LINE_CASE_WEIGHTS = (0.6, 0.08, 0.12, 0.2)
+
+
+def _restyle(token: str, style: str, rng: random.Random, sentence_start: bool) -> str:
+    """``token`` (already in a random case pattern) recased for a line of ``style``."""
+    if style == "per_word" or not token[:1].isalpha() and not token[1:2].isalpha():
+        return token
+    if style == "running":
+        lowered = token.lower()
+        if sentence_start and rng.random() < 0.6 or rng.random() < 0.1:  # sentence starts, names
+            return lowered[:1].upper() + lowered[1:]
+        return token.upper() if rng.random() < 0.02 else lowered  # the odd acronym
+    return token.lower().title() if style == "title" else token
