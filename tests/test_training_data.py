@@ -115,12 +115,15 @@ def test_renderer_frames_some_crops_tight_to_the_ink_and_keeps_the_text(system_f
     ink = renderer._draw_text("seven", _font(str(system_fonts[0]), 32), 0)
     inked_rows = np.flatnonzero(ink.max(axis=1) > 0.25)
     assert inked_rows[0] > 0 and inked_rows[-1] < ink.shape[0] - 1, "lower-case text sits inside its line box"
-    tight = 0
-    for _ in range(200):
-        mask = renderer._frame(ink)
+    for tight in (False, True):
+        mask = renderer._frame(ink, tight)
         assert mask.sum() >= 0.97 * ink.sum(), "framing cut the text"
-        tight += bool(mask[0].max() > 0.25 and mask[-1].max() > 0.25)
-    assert 0.15 * 200 < tight < 0.5 * 200
+        assert (mask[0].max() > 0.25 and mask[-1].max() > 0.25) == tight
+    turned = renderer._warp(np.pad(renderer._frame(ink, True), 20))  # rotation grows the canvas
+    recut = renderer._cut_to_ink_rows(turned)
+    inked = np.flatnonzero(recut.max(axis=1) > 0.25)
+    assert inked[0] <= 0.07 * recut.shape[0] and inked[-1] >= 0.93 * recut.shape[0] - 1
+    assert recut.sum() >= 0.97 * turned.sum()
 
 
 def _write_crop(path: Path, text: str) -> None:

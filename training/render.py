@@ -103,10 +103,13 @@ class SyntheticRenderer:
         if rng.random() < 0.1:  # underline
             y = int(ink.shape[0] * rng.uniform(0.78, 0.95))
             ink[y:y + max(1, size // 16)] = 1.0
-        mask = self._frame(ink)
+        tight = rng.random() < TIGHT_FRAME_SHARE
+        mask = self._frame(ink, tight)
         if rng.random() < 0.2:  # clutter: bits of neighbouring lines above/below
             self._add_clutter(mask, size)
         mask = self._warp(mask)
+        if tight:  # cut again after the warp, which grows the canvas (a 2° turn of a long line by a lot)
+            mask = self._cut_to_ink_rows(mask)
         bg_level, ink_level = self._levels()
         image = self._background(*mask.shape, bg_level)
         image = image * (1 - mask) + ink_level * mask
@@ -117,24 +120,28 @@ class SyntheticRenderer:
                 image = 255 - image
         return self.degrade(image=image)["image"]
 
-    def _frame(self, ink: np.ndarray) -> np.ndarray:
-        """``ink`` with margins, from cut to the ink's own top and bottom rows (as on
-        UW3 lines and tight detector boxes, where letter height no longer tells the
-        case) to loose; margins are fractions of the framed text's height."""
+    def _frame(self, ink: np.ndarray, tight: bool) -> np.ndarray:
+        """``ink`` with margins; ``tight`` cuts it to the ink's own top and bottom rows (as on
+        UW3 lines and tight detector boxes, where letter height no longer tells the case),
+        else the margins run up to loose; margins are fractions of the framed text's height."""
         rng = self.rng
-        if rng.random() < TIGHT_FRAME_SHARE:
-            rows = np.flatnonzero(ink.max(axis=1) > 0.25)
-            if rows.size:
-                ink = ink[rows[0]:rows[-1] + 1]
-            vertical = 0.06
-        else:
-            vertical = 0.35
+        if tight:
+            ink = self._cut_to_ink_rows(ink)
         h, w = ink.shape
-        top, bottom = (int(h * rng.uniform(0, vertical)) for _ in range(2))
+        top, bottom = (0, 0) if tight else (int(h * rng.uniform(0, 0.35)) for _ in range(2))
         left, right = (int(h * rng.uniform(0, 0.6)) for _ in range(2))
         mask = np.zeros((h + top + bottom, w + left + right), np.float32)
         mask[top:top + h, left:left + w] = ink
         return mask
+
+    def _cut_to_ink_rows(self, mask: np.ndarray) -> np.ndarray:
+        """``mask`` cut to its inked rows, then 0–6% of that height of margin above and below."""
+        rows = np.flatnonzero(mask.max(axis=1) > 0.25)
+        if rows.size:
+            mask = mask[rows[0]:rows[-1] + 1]
+        h = mask.shape[0]
+        top, bottom = (int(h * self.rng.uniform(0, 0.06)) for _ in range(2))
+        return np.pad(mask, ((top, bottom), (0, 0)))
 
     def _levels(self) -> tuple[float, float]:
         rng = self.rng
