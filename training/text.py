@@ -130,12 +130,17 @@ LINE_CASE_WEIGHTS = (0.6, 0.08, 0.12, 0.2)
 
 
 def _restyle(token: str, style: str, rng: random.Random, sentence_start: bool) -> str:
-    """``token`` (already in a random case pattern) recased for a line of ``style``."""
-    if style == "per_word" or not token[:1].isalpha() and not token[1:2].isalpha():
+    """``token`` (already in a random case pattern) recased for a line of ``style``; tokens
+    that do not start with a letter (numbers, dates, codes) keep their case."""
+    first = next((i for i, c in enumerate(token[:2]) if c.isalpha()), None)
+    if style == "per_word" or first is None:
         return token
+    lowered = token.lower()
+    capitalised = lowered[:first] + lowered[first].upper() + lowered[first + 1:]
+    if style == "title":
+        return capitalised
     if style == "running":
-        lowered = token.lower()
-        if sentence_start and rng.random() < 0.6 or rng.random() < 0.1:  # sentence starts, names
-            return lowered[:1].upper() + lowered[1:]
+        if (sentence_start and rng.random() < 0.6) or rng.random() < 0.1:  # sentence starts, names
+            return capitalised
         return token.upper() if rng.random() < 0.02 else lowered  # the odd acronym
-    return token.lower().title() if style == "title" else token
+    return token
