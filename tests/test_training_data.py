@@ -120,7 +120,7 @@ def test_renderer_frames_some_crops_tight_to_the_ink_and_keeps_the_text(system_f
         assert mask.sum() >= 0.97 * ink.sum(), "framing cut the text"
         assert (mask[0].max() > 0.25 and mask[-1].max() > 0.25) == tight
     turned = renderer._warp(np.pad(renderer._frame(ink, True), 20))  # rotation grows the canvas
-    recut = renderer._cut_to_ink_rows(turned)
+    recut = renderer._cut_to_ink_rows(turned, margin=0.06)
     inked = np.flatnonzero(recut.max(axis=1) > 0.25)
     assert inked[0] <= 0.07 * recut.shape[0] and inked[-1] >= 0.93 * recut.shape[0] - 1
     assert recut.sum() >= 0.97 * turned.sum()

@@ -109,7 +109,7 @@ class SyntheticRenderer:
             self._add_clutter(mask, size)
         mask = self._warp(mask)
         if tight:  # cut again after the warp, which grows the canvas (a 2° turn of a long line by a lot)
-            mask = self._cut_to_ink_rows(mask)
+            mask = self._cut_to_ink_rows(mask, margin=0.06)
         bg_level, ink_level = self._levels()
         image = self._background(*mask.shape, bg_level)
         image = image * (1 - mask) + ink_level * mask
@@ -134,13 +134,15 @@ class SyntheticRenderer:
         mask[top:top + h, left:left + w] = ink
         return mask
 
-    def _cut_to_ink_rows(self, mask: np.ndarray) -> np.ndarray:
-        """``mask`` cut to its inked rows, then 0–6% of that height of margin above and below."""
+    def _cut_to_ink_rows(self, mask: np.ndarray, margin: float = 0.0) -> np.ndarray:
+        """``mask`` cut to its inked rows, then up to ``margin`` (a fraction of that height)
+        of empty rows above and below, drawn at random."""
         rows = np.flatnonzero(mask.max(axis=1) > 0.25)
         if rows.size:
             mask = mask[rows[0]:rows[-1] + 1]
-        h = mask.shape[0]
-        top, bottom = (int(h * self.rng.uniform(0, 0.06)) for _ in range(2))
+        if not margin:
+            return mask
+        top, bottom = (int(mask.shape[0] * self.rng.uniform(0, margin)) for _ in range(2))
         return np.pad(mask, ((top, bottom), (0, 0)))
 
     def _levels(self) -> tuple[float, float]:
