@@ -9,7 +9,10 @@ are judged on) and once with beam search of width 10, and scores each with
 exact accuracy and CER. Items are fitted to the printable-ASCII charset exactly
 as ``crnn-onnx eval`` does (``labels.fit_items``; e.g. FUNSD's ``☐`` crops are
 dropped, none of which has a letter or digit), so the numbers equal
-``crnn-onnx eval``'s.
+``crnn-onnx eval``'s. With beam search it also reads every crop with beam
+search of width 10 preferring the words of a lexicon (``--lexicon``, default the
+bundled ``en``: ``crnn-onnx eval --decoder beam --lexicon en``), and judges the
+bars on that reading too.
 
 It prints a markdown table with the peers' figures hard-coded from
 ``shared/notes/peers.md`` (measured 2026-11-27 on the same crops, all items) and
@@ -20,7 +23,7 @@ line, their CER).
 
 Usage, from the repository root::
 
-    python bench/accuracy.py [--model PATH] [--out results.json] [--no-beam]
+    python bench/accuracy.py [--model PATH] [--out results.json] [--no-beam] [--lexicon en]
         [--card models/README.md] [--gallery models/error_gallery.png] [--results results.json]
 
 ``--out`` writes the scores and every item's reading (path, gt, greedy and
@@ -58,6 +61,8 @@ from bench.card import replace_block  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 BEAM_WIDTH = 10
+#: The bundled lexicon read with beam search beside plain beam search (``--lexicon``).
+LEXICON = "en"
 #: Known sets in table order; any other folder with a labels.tsv is appended.
 ORDER = ("iiit5k_test", "icdar2013_test", "svt_test", "sroie_receipts_crops", "funsd_test_crops", "uw3_lines",
          "kaggle_names_test")
@@ -115,14 +120,18 @@ def model_identity(model: str | None) -> dict:
 
 
 def evaluate(model: str | None, tsvs: list[Path], beam: bool = True, limit: int | None = None,
-             threads: int = 1, log=print) -> dict:
-    """Scores (greedy and, with ``beam``, beam width 10) and per-item readings on each labels.tsv."""
+             threads: int = 1, lexicon: str | None = LEXICON, log=print) -> dict:
+    """Scores (greedy and, with ``beam``, beam width 10 without and with ``lexicon``) and per-item readings
+    on each labels.tsv."""
     decoders = {"greedy": Recogniser(model, threads=threads, inter_op_threads=1)}
     if beam:
         decoders["beam"] = Recogniser(model, threads=threads, inter_op_threads=1, decoder="beam",
                                       beam_width=BEAM_WIDTH)
+        if lexicon:
+            decoders["lexicon"] = Recogniser(model, threads=threads, inter_op_threads=1, decoder="beam",
+                                             beam_width=BEAM_WIDTH, lexicon=lexicon)
     results = {"model": model_identity(model), "beam_width": BEAM_WIDTH if beam else None,
-               "date": datetime.date.today().isoformat(), "sets": {}}
+               "lexicon": lexicon if beam else None, "date": datetime.date.today().isoformat(), "sets": {}}
     for tsv in tsvs:
         kept, dropped = labels.fit_items(labels.read_labels(tsv))
         kept = kept[:limit]
@@ -141,12 +150,12 @@ def evaluate(model: str | None, tsvs: list[Path], beam: bool = True, limit: int 
                                                                      [t.lower() for t in gts]).cer}
         entry["readings"] = [
             {"path": str(path.relative_to(tsv.parent)), "gt": gt, "pred": g.text, "confidence": round(g.confidence, 4),
-             **({"beam": readings["beam"][i].text} if beam else {})}
+             **{name: readings[name][i].text for name in decoders if name != "greedy"}}
             for i, ((path, gt), g) in enumerate(zip(kept, readings["greedy"]))]
         results["sets"][tsv.parent.name] = entry
         s = entry["scores"]
         log(f"{tsv.parent.name}: {len(kept)} items, word {100 * (s['greedy']['word_accuracy'] or 0):.2f}% greedy"
-            + (f", {100 * (s['beam']['word_accuracy'] or 0):.2f}% beam" if beam else "")
+            + "".join(f", {100 * (s[name]['word_accuracy'] or 0):.2f}% {name}" for name in decoders if name != "greedy")
             + f", CER {100 * (s['greedy']['cer'] or 0):.2f}% ({entry['seconds']})")
     return results
 
@@ -178,17 +187,21 @@ def verdict(name: str, score: dict) -> tuple[str, str]:
 
 
 def table(results: dict, baseline: dict | None = None) -> str:
-    """The markdown table: ours (greedy and beam) beside the peers, with the bars.
+    """The markdown table: ours (greedy, beam, beam with the lexicon) beside the peers, with the bars
+    judged on greedy and on the lexicon reading.
 
     ``baseline`` (another model's results) adds its greedy word accuracy per set as a column.
     """
     beam = results.get("beam_width") is not None
+    lexicon = results.get("lexicon") if beam else None
     head = ["set", "n scored (dropped)", "bar"]
     head += ["**ours** word % greedy"] + ([f"ours word % beam {results['beam_width']}"] if beam else [])
+    head += [f"ours word % beam {results['beam_width']} + lexicon `{lexicon}`"] if lexicon else []
     if baseline:
         head.append(f"`{baseline['model']['name']}` v{baseline['model']['version']} word % greedy")
     head += ["ours exact %", "ours CER % greedy"] + ([f"ours CER % beam"] if beam else [])
-    head += [f"{p}: word % / CER %" for p in PEER_NAMES] + ["bar met?", "floor (EasyOCR, Tesseract) met?"]
+    head += [f"{p}: word % / CER %" for p in PEER_NAMES] + ["bar met? (greedy)", "floor (EasyOCR, Tesseract) met?"]
+    head += [f"with lexicon `{lexicon}`: bar / floor met?"] if lexicon else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, entry in results["sets"].items():
         g = entry["scores"]["greedy"]
@@ -197,6 +210,8 @@ def table(results: dict, baseline: dict | None = None) -> str:
         row = [name, f"{entry['items']} ({entry['dropped_outside_charset']})", bar, f"**{_pct(g['word_accuracy'])}**"]
         if beam:
             row.append(_pct(entry["scores"]["beam"]["word_accuracy"]))
+        if lexicon:
+            row.append(_pct(entry["scores"]["lexicon"]["word_accuracy"]))
         if baseline:
             other = baseline["sets"].get(name)
             row.append(_pct(other["scores"]["greedy"]["word_accuracy"]) if other else "–")
@@ -206,6 +221,8 @@ def table(results: dict, baseline: dict | None = None) -> str:
         peers = PEERS.get(name, (None, ((None, None, None),) * len(PEER_NAMES)))[1]
         row += ["–" if w is None else f"{w:.1f} / {c:.2f}" for w, c, _ in peers]
         row += list(verdict(name, g))
+        if lexicon:
+            row.append(" / ".join(verdict(name, entry["scores"]["lexicon"])))
         lines.append("| " + " | ".join(row) + " |")
     folded = [f"{name} {_pct(entry['diagnostics']['cer_casefold_greedy'], 2)}"
               for name, entry in results["sets"].items() if "diagnostics" in entry]
@@ -223,7 +240,8 @@ def card_block(results: dict, baseline: dict | None = None) -> str:
              f"sha256 `{m['sha256'][:16]}…`; its ONNX metadata says the last training stage ran "
              f"{t.get('steps', '?')} steps, {t.get('images_seen', '?')} images. Measured {results['date']} with "
              "`python bench/accuracy.py`. Word accuracy is case-insensitive alphanumeric (DESIGN §8); the bars are "
-             "judged on the greedy decoder, the runtime's default. Peers from `shared/notes/peers.md` (same crops, "
+             "judged on the greedy decoder, the runtime's default, and on beam search with the bundled lexicon "
+             f"(`decoder=\"beam\", lexicon=\"{results.get('lexicon')}\"`) where that column is there. Peers from `shared/notes/peers.md` (same crops, "
              "all items; the dropped items are FUNSD's `☐` boxes, which have no letter or digit, so no word "
              "accuracy moves). On uw3_lines a word is a whole line and CER is the figure to compare; SVT and SROIE "
              "ground truth is upper case where the image need not be, so CER there mostly counts letter case and "
@@ -246,7 +264,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=DATA, help=f"folder of crop sets (default {DATA})")
     parser.add_argument("--sets", nargs="+", help="only these set names")
     parser.add_argument("--limit", type=int, help="only the first N items of each set (quick checks)")
-    parser.add_argument("--no-beam", action="store_true", help="greedy only (halves the time)")
+    parser.add_argument("--no-beam", action="store_true", help="greedy only (a third of the time)")
+    parser.add_argument("--lexicon", default=LEXICON,
+                        help=f"lexicon for the third reading, beam search preferring its words (default {LEXICON!r})")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads (default 1)")
     parser.add_argument("--results", type=Path, help="re-render from this --out JSON instead of reading the sets")
     parser.add_argument("--out", type=Path, help="write scores and per-item readings as JSON")
@@ -263,7 +283,7 @@ def main(argv: list[str] | None = None) -> None:
         if not tsvs:
             raise SystemExit(f"no */labels.tsv under {args.data}")
         results = evaluate(args.model, tsvs, beam=not args.no_beam, limit=args.limit, threads=args.threads,
-                           log=lambda s: print(s, file=sys.stderr))
+                           lexicon=args.lexicon, log=lambda s: print(s, file=sys.stderr))
     m = results["model"]
     print(f"model {m['name']} v{m['version']} ({m['path']}, {m['bytes'] / 1e6:.2f} MB, sha256 {m['sha256'][:16]})")
     print(table(results, baseline))

@@ -162,7 +162,8 @@ def report(result: dict) -> str:
              f"{result['date']} with `python bench/speed.py` on {result['crops']} crops of "
              f"{Path(result['labels']).parent.name} "
              f"(evenly spaced over its {result['set_size']} lines), decoded beforehand, {result['passes']} "
-             f"pass(es) over them; per crop one `Recogniser.read` call (greedy), after one warm-up call, "
+             f"pass(es) over them; per crop one `Recogniser.read` call ({result.get('decoding', 'greedy')}), after one "
+             "warm-up call, "
              f"inter-op threads 1; medians over all calls; "
              f"{'the peer on the same crops in the same run, interleaved crop by crop' if peer else 'no peer'}. "
              f"CPU: {result['cpu']}. {result['note']}", ""]
@@ -202,6 +203,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="intra-op thread counts (default 1 2)")
     parser.add_argument("--passes", type=int, default=3, help="sweeps over the crops per thread count (default 3)")
     parser.add_argument("--no-peer", action="store_true", help="time only ours")
+    parser.add_argument("--lexicon", help="read ours with beam search (width 10) preferring this lexicon's words "
+                        "(e.g. 'en'); default: greedy")
     parser.add_argument("--against", help="time this crnn-onnx model (name or path) as the peer instead of RapidOCR")
     parser.add_argument("--note", default="", help="free text for the report (e.g. what else ran on the machine)")
     parser.add_argument("--json", type=Path, help="write the summary and per-crop timings here")
@@ -219,10 +222,12 @@ def main(argv: list[str] | None = None) -> None:
               "passes": args.passes, "paths": paths,
               "date": datetime.date.today().isoformat(), "cpu": f"{platform.processor() or platform.machine()}, "
               f"{os.cpu_count()} logical CPUs, load average {os.getloadavg()[0]:.2f} at start",
+              "decoding": f"beam 10 + lexicon `{args.lexicon}`" if args.lexicon else "greedy",
               "note": args.note, "rapidocr_version": None, "peer": None, "rows": [], "raw": {}}
     del probe
     for threads in args.threads:
-        ours = Recogniser(args.model, threads=threads, inter_op_threads=1)
+        decoding = {"decoder": "beam", "lexicon": args.lexicon} if args.lexicon else {}
+        ours = Recogniser(args.model, threads=threads, inter_op_threads=1, **decoding)
         if args.against:
             other = Recogniser(args.against, threads=threads, inter_op_threads=1)
             peer = lambda crop, other=other: other.read(crop).text  # noqa: E731

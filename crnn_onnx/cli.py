@@ -32,16 +32,16 @@ def _add_model_args(parser: argparse.ArgumentParser, decoding: bool = True) -> N
     if decoding:
         parser.add_argument("--decoder", choices=DECODERS, default="greedy")
         parser.add_argument("--beam-width", type=int, default=10, help="beam width for --decoder beam (default 10)")
-        parser.add_argument("--lexicon", type=Path, help="word list, one per line, preferred by --decoder beam")
+        parser.add_argument("--lexicon", help="words preferred by --decoder beam: a bundled lexicon's name ('en') "
+                            "or a word-list file, one word per line")
         parser.add_argument("--batch-size", type=int, default=32)
 
 
 def _recogniser(args: argparse.Namespace, threads: int | None = None) -> Recogniser:
     options: dict[str, Any] = {"threads": threads if threads is not None else args.threads}
     if hasattr(args, "decoder"):
-        options.update(decoder=args.decoder, beam_width=args.beam_width, batch_size=args.batch_size)
-        if args.lexicon is not None:
-            options["lexicon"] = [w.strip() for w in args.lexicon.read_text(encoding="utf-8").splitlines() if w.strip()]
+        options.update(decoder=args.decoder, beam_width=args.beam_width, batch_size=args.batch_size,
+                       lexicon=args.lexicon)
     return Recogniser(args.model, inter_op_threads=1, **options)
 
 

@@ -24,7 +24,7 @@ import onnxruntime as ort
 from . import decode, geometry, preprocess
 from .errors import InvalidImageError, ModelFormatError
 from .model_format import INPUT_NAME, OUTPUT_NAME, ModelSpec, load_spec
-from .registry import resolve_model
+from .registry import resolve_lexicon, resolve_model
 
 DECODERS = ("greedy", "beam")
 CPU = "CPUExecutionProvider"
@@ -71,8 +71,12 @@ class Recogniser:
       Providers that are not available are dropped with a ``RuntimeWarning``
       naming what is in effect; :attr:`providers` reports the providers in effect.
     - ``decoder``: ``"greedy"`` (best path) or ``"beam"`` (prefix beam search
-      of ``beam_width``, optionally preferring words of ``lexicon``, an
-      iterable of words; a lexicon needs ``decoder="beam"``).
+      of ``beam_width``, optionally preferring words of ``lexicon``; a lexicon
+      needs ``decoder="beam"``).
+    - ``lexicon``: a bundled lexicon's name (``"en"``: 49,392 common English
+      words, which the default model reads best with), a word-list file, or an
+      iterable of words (rule in :mod:`crnn_onnx.registry`; preference rule in
+      :func:`crnn_onnx.decode.beam_search`).
     - ``confidence``: text confidence from the character confidences:
       ``"geomean"`` (default), ``"min"``, ``"mean"`` or ``"product"``.
     - ``batch_size``: rows per onnxruntime call in :meth:`read_batch` (default
@@ -92,7 +96,7 @@ class Recogniser:
 
     def __init__(self, model: str | os.PathLike | None = None, *, threads: int | None = None,
                  inter_op_threads: int | None = None, providers: Sequence[Any] | None = None,
-                 decoder: str = "greedy", beam_width: int = 10, lexicon: Iterable[str] | None = None,
+                 decoder: str = "greedy", beam_width: int = 10, lexicon: str | os.PathLike | Iterable[str] | None = None,
                  confidence: str = "geomean", batch_size: int = 32, channel_order: str = "bgr",
                  arena: bool = True, rotate: str | bool = "auto"):
         if decoder not in DECODERS:
@@ -119,7 +123,7 @@ class Recogniser:
         self._space = self.spec.charset.index(" ") + 1 if " " in self.spec.charset else None
         self.decoder = decoder
         self.beam_width = beam_width
-        self.lexicon: tuple[str, ...] | None = tuple(lexicon) if lexicon is not None else None
+        self.lexicon: tuple[str, ...] | None = resolve_lexicon(lexicon)
         self.confidence = confidence
         self.batch_size = batch_size
         self.channel_order = channel_order

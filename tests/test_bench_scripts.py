@@ -43,12 +43,14 @@ def test_accuracy_scores_table_card_and_gallery(data, oracle_path, tmp_path, cap
     assert list(results["sets"]) == ["svt_test", "uw3_lines"]  # table order, not alphabetical
     svt = results["sets"]["svt_test"]
     assert svt["scores"]["greedy"]["word_accuracy"] == 0.75 and svt["scores"]["beam"]["word_accuracy"] == 0.75
+    assert svt["scores"]["lexicon"]["word_accuracy"] == 0.75 and results["lexicon"] == "en"
     assert [r["pred"] for r in svt["readings"]] == ["abc", "cab", "bb", "ab"]
     uw3 = results["sets"]["uw3_lines"]["scores"]["greedy"]
     assert uw3["edits"] == 1 and uw3["word_correct"] == 1
     table = capsys.readouterr().out
     assert "| svt_test | 4 (0) | word ≥ 80 | **75.0** |" in table
     assert "**missed by 5.0 pt**" in table and "94.6 / 22.70" in table  # bar verdict; RapidOCR 3 from peers.md
+    assert "+ lexicon `en`" in table and "| **missed by 5.0 pt** / met (+0.7 pt) |" in table  # lexicon verdicts
     text = card.read_text()
     assert "old" not in text.split("<!-- accuracy:end -->")[0] and text.count("<!-- speed:begin -->\nold") == 1
     assert "| uw3_lines |" in text
@@ -82,6 +84,17 @@ def test_speed_without_peer_on_the_oracle(data, oracle_path, tmp_path, capsys):
     assert len(result["raw"]["1"]["ours_ms"]) == 6 and result["rows"][0]["ours_median_ms"] > 0
     assert "NOT same-run" in capsys.readouterr().out
     assert "<!-- speed:begin -->\nModel `" in card.read_text()
+
+
+def test_speed_reads_with_a_lexicon(data, oracle_path, tmp_path, capsys):
+    words = tmp_path / "words.txt"
+    words.write_text("abc\ncab\n", encoding="utf-8")
+    out = tmp_path / "speed.json"
+    speed.main(["--model", str(oracle_path), "--labels", str(data / "svt_test" / "labels.tsv"), "--crops", "4",
+                "--threads", "1", "--passes", "1", "--no-peer", "--lexicon", str(words), "--json", str(out)])
+    result = json.loads(out.read_text())
+    assert result["decoding"] == f"beam 10 + lexicon `{words}`" and result["rows"][0]["ours_word_accuracy"] == 0.75
+    assert f"one `Recogniser.read` call (beam 10 + lexicon `{words}`)" in capsys.readouterr().out
 
 
 def test_accuracy_baseline_column_and_named_block(data, oracle_path, tmp_path, capsys):

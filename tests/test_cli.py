@@ -61,6 +61,18 @@ def test_eval(capsys, oracle_path, crop_set):
     assert code == 0 and "word accuracy   100.00%  (2/2" in out and "CER" in out
 
 
+def test_eval_with_a_lexicon(capsys, oracle_path, crop_set, tmp_path):
+    words = tmp_path / "words.txt"
+    words.write_text("abc\ncab\n", encoding="utf-8")
+    code, out, _ = run(capsys, "eval", crop_set, "--json", "--model", oracle_path, "--decoder", "beam",
+                       "--lexicon", words)
+    assert code == 0 and json.loads(out)["score"]["word_accuracy"] == 1.0
+    code, _, err = run(capsys, "eval", crop_set, "--model", oracle_path, "--decoder", "beam", "--lexicon", "klingon")
+    assert code == 2 and "unknown lexicon 'klingon'" in err
+    code, _, err = run(capsys, "eval", crop_set, "--model", oracle_path, "--lexicon", words)
+    assert code == 2 and "only used by decoder='beam'" in err
+
+
 def test_eval_names_a_missing_image(capsys, oracle_path, crop_set):
     crop_set.write_text(crop_set.read_text(encoding="utf-8") + "images/none.png\tx\n", encoding="utf-8")
     code, _, err = run(capsys, "eval", crop_set, "--model", oracle_path)

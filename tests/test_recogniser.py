@@ -193,6 +193,38 @@ def test_model_argument_rule(oracle_path, tmp_path, monkeypatch):
         Recogniser()
 
 
+def test_lexicon_argument_rule(oracle_path, tmp_path, monkeypatch):
+    words = tmp_path / "words.txt"
+    words.write_text("cab\n\n  abc \n", encoding="utf-8")
+    monkeypatch.setattr(registry, "bundled_lexicons", lambda: {"en": words})
+    for lexicon in ("en", words, str(words), ["cab", "abc"], iter(["cab", "abc"])):
+        rec = Recogniser(oracle_path, decoder="beam", lexicon=lexicon)
+        assert rec.lexicon == ("cab", "abc"), lexicon
+        assert rec.read(render("cab")).text == "cab"
+    assert Recogniser(oracle_path, decoder="beam").lexicon is None
+    with pytest.raises(ValueError, match="unknown lexicon 'english'.*known: 'en'"):
+        Recogniser(oracle_path, decoder="beam", lexicon="english")
+    with pytest.raises(FileNotFoundError, match="lexicon file not found"):
+        Recogniser(oracle_path, decoder="beam", lexicon=str(tmp_path / "absent.txt"))
+    (tmp_path / "blank.txt").write_text("\n \n", encoding="utf-8")
+    with pytest.raises(ValueError, match="has no words"):
+        Recogniser(oracle_path, decoder="beam", lexicon=tmp_path / "blank.txt")
+    with pytest.raises(TypeError, match="lexicon word 1 is a int"):
+        Recogniser(oracle_path, decoder="beam", lexicon=["cab", 7])
+
+
+def test_bundled_english_lexicon():
+    """Lower-case printable-ASCII words with a letter and no digit, most frequent first (training/lexicon.py)."""
+    path = registry.bundled_lexicons().get("en")
+    if path is None:
+        pytest.skip("models/lexicon-en.txt is not there")
+    words = registry.read_word_list(path)
+    assert 40_000 <= len(words) <= 50_000 and len(set(words)) == len(words)
+    assert words[:3] == ("the", "to", "and") and {"receipt", "total", "invoice", "don't"} <= set(words)
+    assert all(w == w.lower() and w.isascii() and w.isprintable() and " " not in w for w in words)
+    assert all(any(c.isalpha() for c in w) and not any(c.isdigit() for c in w) for w in words)
+
+
 # --- the bundled model on the shared crop sets ---------------------------------------------------
 
 # Crops per set for the parity test: all ~6,900 crops take about 3 minutes at 1 thread, the first 300 of

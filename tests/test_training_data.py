@@ -20,6 +20,7 @@ from training.config import TrainConfig  # noqa: E402
 from training.datasets import (MixedBatches, ctc_feasible, is_validation, load_source,  # noqa: E402
                                split_items)
 from training.fonts import find_fonts, font_problem  # noqa: E402
+from training.lexicon import lexicon_words, main as build_lexicon  # noqa: E402
 from training.pack import pack_real  # noqa: E402
 from training.render import SyntheticRenderer, _font  # noqa: E402
 from training.text import TextSampler  # noqa: E402
@@ -232,3 +233,15 @@ def test_mixed_batches_are_consistent(system_fonts, tmp_path):
     assert batch["caseless"].tolist() == [t == "REAL" for t in batch["texts"]]
     assert all(ctc_feasible(t, int(n_frames)) for t, n_frames in zip(batch["texts"], batch["input_lengths"]))
     assert math.isclose(float(batch["image"].max()), 1.0, abs_tol=1e-6)  # normalised (x - 0.5) / 0.5
+
+
+def test_lexicon_keeps_words_with_a_letter_and_no_digit():
+    assert lexicon_words(["the", "1st", "u.s", "--", "don't", "42", "x"]) == ["the", "u.s", "don't", "x"]
+
+
+def test_bundled_lexicon_is_what_the_documented_command_builds(tmp_path):
+    bundled = Path(__file__).resolve().parent.parent / "models" / "lexicon-en.txt"
+    if not bundled.is_file():
+        pytest.skip("models/lexicon-en.txt is not there")
+    build_lexicon(["--out", str(tmp_path / "en.txt"), "--top-n", "50000"])
+    assert (tmp_path / "en.txt").read_text(encoding="utf-8") == bundled.read_text(encoding="utf-8")
