@@ -133,3 +133,16 @@ def test_warm_start_from_onnx_reproduces_the_network(tiny_run, tmp_path):
         rebuilt.train()
         rebuilt.rnn.dropout = 0.0
         assert torch.allclose(rebuilt(x), model(x), atol=1e-3)  # batch statistics now match
+
+
+def test_frozen_features_train_only_the_lstm_and_head(tmp_path):
+    config = TrainConfig.from_yaml(REPO / "training/configs/tiny.yaml", out_dir=str(tmp_path), steps=6,
+                                   freeze_features=True)
+    torch.manual_seed(config.seed)
+    start = build_model(config).state_dict()  # train() draws the same initial weights from the same seed
+    train(config)
+    end = torch.load(tmp_path / "last.pt", weights_only=False)["model"]
+    features = [k for k in start if k.startswith("features.")]
+    assert features and all(torch.equal(start[k], end[k]) for k in features)  # BatchNorm statistics too
+    assert not torch.equal(start["head.weight"], end["head.weight"])
+    assert any(not torch.equal(start[k], end[k]) for k in start if k.startswith("rnn."))

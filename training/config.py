@@ -45,6 +45,7 @@ class TrainConfig:
     warmup_steps: int = 500
     grad_clip: float = 5.0
     freeze_batchnorm: bool = False   #: keep BatchNorm statistics fixed (small-batch CPU fine-tunes)
+    freeze_features: bool = False    #: train only the BiLSTM and the head: the conv layers (BatchNorm too) stay as loaded
     # running
     workers: int = 1
     threads: int = 1                 #: torch intra-op threads on CPU

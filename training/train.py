@@ -72,9 +72,12 @@ def merge_case(logprobs: torch.Tensor, caseless: torch.Tensor, upper: torch.Tens
     return out
 
 
-def set_train_mode(model: torch.nn.Module, freeze_batchnorm: bool) -> None:
-    """Train mode; with ``freeze_batchnorm`` the BatchNorm layers stay in eval mode (fixed statistics)."""
+def set_train_mode(model: torch.nn.Module, freeze_batchnorm: bool, freeze_features: bool = False) -> None:
+    """Train mode; with ``freeze_batchnorm`` the BatchNorm layers stay in eval mode (fixed statistics), with
+    ``freeze_features`` the whole conv stack (``model.features``) does."""
     model.train()
+    if freeze_features:
+        model.features.eval()
     if freeze_batchnorm:
         for module in model.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
@@ -162,7 +165,9 @@ def train(config: TrainConfig) -> Path:
 
     charset = config.charset
     model = build_model(config).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    model.features.requires_grad_(not config.freeze_features)  # frozen: no backward through the conv stack
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
+                                  weight_decay=config.weight_decay)
     step, images_seen, best, train_seconds = 0, 0, -1.0, 0.0
     last = out / "last.pt"
     if last.is_file():
@@ -202,7 +207,7 @@ def train(config: TrainConfig) -> Path:
     last_save = tick = time.time()
     waited = 0.0  #: seconds spent waiting for the loader since the last validation (render-bound when large)
     running = None
-    set_train_mode(model, config.freeze_batchnorm)
+    set_train_mode(model, config.freeze_batchnorm, config.freeze_features)
     progress = tqdm(total=config.steps, initial=step, desc="train", mininterval=10, dynamic_ncols=True)
     for batch in loader:
         waited += time.time() - tick
@@ -247,7 +252,7 @@ def train(config: TrainConfig) -> Path:
             if current > best:
                 best = current
                 checkpoint(out / "best.pt")
-            set_train_mode(model, config.freeze_batchnorm)
+            set_train_mode(model, config.freeze_batchnorm, config.freeze_features)
             tick += time.time() - val_started  # validation time does not count as training time
         if done or time.time() - last_save > config.checkpoint_minutes * 60:
             checkpoint(last)
