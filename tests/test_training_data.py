@@ -120,10 +120,15 @@ def test_renderer_frames_some_crops_tight_to_the_ink_and_keeps_the_text(system_f
         mask = renderer._frame(ink, tight)
         assert mask.sum() >= 0.97 * ink.sum(), "framing cut the text"
         assert (mask[0].max() > 0.25 and mask[-1].max() > 0.25) == tight
+        if tight:  # the sides stay within TIGHT_MARGIN of the height
+            cols = np.flatnonzero(mask.max(axis=0) > 0.25)
+            assert cols[0] <= 0.1 * mask.shape[0] and mask.shape[1] - 1 - cols[-1] <= 0.1 * mask.shape[0]
     turned = renderer._warp(np.pad(renderer._frame(ink, True), 20))  # rotation grows the canvas
-    recut = renderer._cut_to_ink_rows(turned, margin=0.06)
-    inked = np.flatnonzero(recut.max(axis=1) > 0.25)
-    assert inked[0] <= 0.07 * recut.shape[0] and inked[-1] >= 0.93 * recut.shape[0] - 1
+    recut = renderer._cut_to_ink(turned, margin=0.1)
+    rows, cols = (np.flatnonzero(recut.max(axis=a) > 0.25) for a in (1, 0))
+    h = recut.shape[0]
+    assert rows[0] <= 0.11 * h and rows[-1] >= h - 1 - 0.11 * h
+    assert cols[0] <= 0.11 * h and cols[-1] >= recut.shape[1] - 1 - 0.11 * h
     assert recut.sum() >= 0.97 * turned.sum()
 
 
