@@ -13,8 +13,8 @@ data (the repository's ``models/`` folder, mapped by pyproject). In a source
 checkout that is not installed, the repository's ``models/`` folder is used.
 
 Lexicons (``Recogniser(lexicon=...)``, CLI ``--lexicon``), by the same rule:
-None is no lexicon; a str that names a bundled lexicon (``models/lexicon-<name>.txt``,
-e.g. ``"en"``) is that word list; any other str containing a path separator or
+None is no lexicon; a str that names a bundled lexicon (``crnn_onnx/lexicons/<name>.txt``,
+package data beside the code, e.g. ``"en"``) is that word list; any other str containing a path separator or
 ending in ``.txt``, or a ``PathLike``, is a word-list file (UTF-8, one word per
 line, blank lines ignored); any other str is a ``ValueError`` listing the
 bundled names; any other iterable is taken as the words themselves (each a str).
@@ -27,32 +27,33 @@ from pathlib import Path
 from typing import Iterable
 
 DEFAULT_MODEL = "default"
-LEXICON_PREFIX, LEXICON_SUFFIX = "lexicon-", ".txt"
+LEXICON_SUFFIX = ".txt"
 
 
 def _source_models_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "models"
 
 
-def _bundled_files(prefix: str, suffix: str) -> dict[str, Path]:
-    """Name -> file for the package's ``models`` files named ``<prefix><name><suffix>``."""
+def _named_files(entries, suffix: str) -> dict[str, Path]:
+    """Name (the file name less ``suffix``) -> file, for the files among ``entries`` that end in ``suffix``."""
+    return {e.name[:-len(suffix)]: Path(str(e)) for e in sorted(entries, key=lambda e: e.name)
+            if e.name.endswith(suffix) and e.is_file()}
+
+
+def bundled_models() -> dict[str, Path]:
+    """Bundled model name -> file, from the installed package data or the source checkout's ``models/``."""
     try:
         entries = list(importlib.resources.files("crnn_onnx.models").iterdir())
     except ModuleNotFoundError:  # a source checkout that is not installed
         folder = _source_models_dir()
         entries = list(folder.iterdir()) if folder.is_dir() else []
-    return {e.name[len(prefix):-len(suffix)]: Path(str(e)) for e in sorted(entries, key=lambda e: e.name)
-            if e.name.startswith(prefix) and e.name.endswith(suffix) and e.is_file()}
-
-
-def bundled_models() -> dict[str, Path]:
-    """Bundled model name -> file, from the installed package data or the source checkout's ``models/``."""
-    return _bundled_files("", ".onnx")
+    return _named_files(entries, ".onnx")
 
 
 def bundled_lexicons() -> dict[str, Path]:
-    """Bundled lexicon name -> word-list file (``models/lexicon-<name>.txt``)."""
-    return _bundled_files(LEXICON_PREFIX, LEXICON_SUFFIX)
+    """Bundled lexicon name -> word-list file (``crnn_onnx/lexicons/<name>.txt``)."""
+    folder = importlib.resources.files("crnn_onnx").joinpath("lexicons")
+    return _named_files(folder.iterdir() if folder.is_dir() else [], LEXICON_SUFFIX)
 
 
 def _looks_like_path(text: str, suffix: str = ".onnx") -> bool:

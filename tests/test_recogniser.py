@@ -217,7 +217,7 @@ def test_bundled_english_lexicon():
     """Lower-case printable-ASCII words with a letter and no digit, most frequent first (training/lexicon.py)."""
     path = registry.bundled_lexicons().get("en")
     if path is None:
-        pytest.skip("models/lexicon-en.txt is not there")
+        pytest.skip("crnn_onnx/lexicons/en.txt is not there")
     words = registry.read_word_list(path)
     assert 40_000 <= len(words) <= 50_000 and len(set(words)) == len(words)
     assert words[:3] == ("the", "to", "and") and {"receipt", "total", "invoice", "don't"} <= set(words)

@@ -245,8 +245,8 @@ def test_lexicon_keeps_words_with_a_letter_and_no_digit():
 
 
 def test_bundled_lexicon_is_what_the_documented_command_builds(tmp_path):
-    bundled = Path(__file__).resolve().parent.parent / "models" / "lexicon-en.txt"
+    bundled = Path(__file__).resolve().parent.parent / "crnn_onnx" / "lexicons" / "en.txt"
     if not bundled.is_file():
-        pytest.skip("models/lexicon-en.txt is not there")
+        pytest.skip("crnn_onnx/lexicons/en.txt is not there")
     build_lexicon(["--out", str(tmp_path / "en.txt"), "--top-n", "50000"])
     assert (tmp_path / "en.txt").read_text(encoding="utf-8") == bundled.read_text(encoding="utf-8")

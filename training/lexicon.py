@@ -1,4 +1,4 @@
-"""Build the bundled English lexicon (``models/lexicon-en.txt``) from wordfreq.
+"""Build the bundled English lexicon (``crnn_onnx/lexicons/en.txt``) from wordfreq.
 
 The words are wordfreq's English top ``top_n`` by frequency (lower case, most
 frequent first) that are printable ASCII, hold a letter and no digit: numbers,
@@ -6,7 +6,7 @@ codes and symbols are never "corrected" towards a word. The size and the
 decoder's margin were chosen on the held-out real slice of ``../shared/train``
 (models/README.md, "Lexicon"); rebuild with::
 
-    python -m training.lexicon --out models/lexicon-en.txt --top-n 50000
+    python -m training.lexicon --out crnn_onnx/lexicons/en.txt --top-n 50000
 
 wordfreq's data is CC BY-SA 4.0 (Robyn Speer et al.); the list keeps that licence.
 """
