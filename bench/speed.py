@@ -225,8 +225,8 @@ def main(argv: list[str] | None = None) -> None:
               "decoding": f"beam 10 + lexicon `{args.lexicon}`" if args.lexicon else "greedy",
               "note": args.note, "rapidocr_version": None, "peer": None, "rows": [], "raw": {}}
     del probe
+    decoding = {"decoder": "beam", "lexicon": args.lexicon} if args.lexicon else {}
     for threads in args.threads:
-        decoding = {"decoder": "beam", "lexicon": args.lexicon} if args.lexicon else {}
         ours = Recogniser(args.model, threads=threads, inter_op_threads=1, **decoding)
         if args.against:
             other = Recogniser(args.against, threads=threads, inter_op_threads=1)

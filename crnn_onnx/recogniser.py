@@ -116,6 +116,7 @@ class Recogniser:
         if confidence not in decode.CONFIDENCE_METHODS:
             raise ValueError(f"confidence must be one of {decode.CONFIDENCE_METHODS}, not {confidence!r}")
 
+        lexicon_words = resolve_lexicon(lexicon)  # a bad lexicon fails before the model is loaded
         path = resolve_model(model)
         self._session = self._open_session(path, threads, inter_op_threads, providers, arena)
         self.spec: ModelSpec = load_spec(path, self._session)
@@ -123,7 +124,7 @@ class Recogniser:
         self._space = self.spec.charset.index(" ") + 1 if " " in self.spec.charset else None
         self.decoder = decoder
         self.beam_width = beam_width
-        self.lexicon: tuple[str, ...] | None = resolve_lexicon(lexicon)
+        self.lexicon: tuple[str, ...] | None = lexicon_words
         self.confidence = confidence
         self.batch_size = batch_size
         self.channel_order = channel_order

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-#: Share of crops cut to the ink's own top and bottom rows rather than the font's line box.
+#: Share of crops cut to the ink on all four sides (margins up to TIGHT_MARGIN) rather than the font's line box.
 TIGHT_FRAME_SHARE = 0.4
 #: A tight frame's margins, at most this fraction of its height on each side (UW3's median is 0.07 on all four)
 TIGHT_MARGIN = 0.1
@@ -123,16 +123,16 @@ class SyntheticRenderer:
         return self.degrade(image=image)["image"]
 
     def _frame(self, ink: np.ndarray, tight: bool) -> np.ndarray:
-        """``ink`` with margins; ``tight`` cuts it to the ink's own top and bottom rows and keeps
-        the sides as narrow (as on UW3 lines and tight detector boxes, where letter height no
-        longer tells the case), else the margins run up to loose; margins are fractions of the
-        framed text's height."""
-        rng = self.rng
+        """``ink`` with margins; ``tight`` cuts it to the ink on every side with no margin (as on
+        UW3 lines and tight detector boxes, where letter height no longer tells the case; the
+        post-warp cut in :meth:`render` draws its margins), else the margins run up to loose;
+        margins are fractions of the framed text's height."""
         if tight:
-            ink = self._cut_to_ink(ink)
+            return self._cut_to_ink(ink)
+        rng = self.rng
         h, w = ink.shape
-        top, bottom = (0, 0) if tight else (int(h * rng.uniform(0, 0.35)) for _ in range(2))
-        left, right = (int(h * rng.uniform(0, TIGHT_MARGIN if tight else 0.6)) for _ in range(2))
+        top, bottom = (int(h * rng.uniform(0, 0.35)) for _ in range(2))
+        left, right = (int(h * rng.uniform(0, 0.6)) for _ in range(2))
         mask = np.zeros((h + top + bottom, w + left + right), np.float32)
         mask[top:top + h, left:left + w] = ink
         return mask
