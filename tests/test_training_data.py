@@ -22,7 +22,7 @@ from training.datasets import (MixedBatches, ctc_feasible, is_validation, load_s
 from training.fonts import find_fonts, font_problem  # noqa: E402
 from training.lexicon import lexicon_words, main as build_lexicon  # noqa: E402
 from training.pack import pack_real  # noqa: E402
-from training.render import SyntheticRenderer, _font  # noqa: E402
+from training.render import PAPER_SHARE, SyntheticRenderer, _font  # noqa: E402
 from training.text import DESCENDERS, FLAT_LINE_SHARE, TextSampler  # noqa: E402
 
 CHARSET = "".join(PRINTABLE_ASCII)
@@ -119,6 +119,15 @@ def test_renderer_draws_ink_on_a_text_shaped_crop(system_fonts):
         assert image.dtype == np.uint8 and image.ndim == 2 and image.shape[0] >= 10
         assert image.std() > 5, "blank render"
     assert long.shape[1] / long.shape[0] > short.shape[1] / short.shape[0]
+
+
+def test_renderer_draws_paper_contrast_as_well_as_low_contrast(system_fonts):
+    """Black-on-white print (contrast over 230) must be in the mix, not only dimmer crops."""
+    renderer = SyntheticRenderer(system_fonts, random.Random(4))
+    levels = [renderer._levels() for _ in range(2000)]
+    paper = sum(bg >= 215 and ink <= 45 for bg, ink in levels) / len(levels)
+    assert 0.7 * PAPER_SHARE < paper < 1.3 * PAPER_SHARE + 0.05
+    assert any(abs(bg - ink) < 100 for bg, ink in levels) and any(bg < ink for bg, ink in levels)
 
 
 def test_renderer_frames_some_crops_tight_to_the_ink_and_keeps_the_text(system_fonts):
