@@ -22,6 +22,7 @@ from training.datasets import (MixedBatches, ctc_feasible, is_validation, load_s
 from training.fonts import find_fonts, font_problem  # noqa: E402
 from training.lexicon import lexicon_words, main as build_lexicon  # noqa: E402
 from training.pack import pack_real  # noqa: E402
+from training.case_probe import VARIANTS, draw_line, mostly_capitals, probe_fonts  # noqa: E402
 from training.render import PAPER_SHARE, SyntheticRenderer, _font  # noqa: E402
 from training.text import DESCENDERS, FLAT_LINE_SHARE, TextSampler  # noqa: E402
 
@@ -269,3 +270,16 @@ def test_bundled_lexicon_is_what_the_documented_command_builds(tmp_path):
         pytest.skip("crnn_onnx/lexicons/en.txt is not there")
     build_lexicon(["--out", str(tmp_path / "en.txt"), "--top-n", "50000"])
     assert (tmp_path / "en.txt").read_text(encoding="utf-8") == bundled.read_text(encoding="utf-8")
+
+
+def test_case_probe_draws_tight_black_on_white_lines_and_counts_capitals():
+    fonts = probe_fonts()
+    if not fonts:
+        pytest.skip("none of the probe fonts is installed (see training/debian-fonts.txt)")
+    line = draw_line("has failed since", fonts[0])
+    assert line.min() == 0 and line.max() == 255
+    for edge in (line[0], line[-1], line[:, 0], line[:, -1]):
+        assert edge.min() < 128, "the line is cut to its ink on every side"
+    crop = VARIANTS["tight 2 px, 0/255"](line)
+    assert crop.shape == (line.shape[0] + 4, line.shape[1] + 4) and crop[:2].min() == 255
+    assert mostly_capitals("THE CAT sat") and not mostly_capitals("The cat SAT") and not mostly_capitals("1234")
