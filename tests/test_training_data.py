@@ -23,7 +23,7 @@ from training.fonts import find_fonts, font_problem  # noqa: E402
 from training.lexicon import lexicon_words, main as build_lexicon  # noqa: E402
 from training.pack import pack_real  # noqa: E402
 from training.case_probe import VARIANTS, draw_line, mostly_capitals, probe_fonts  # noqa: E402
-from training.render import PAPER_SHARE, SyntheticRenderer, _font  # noqa: E402
+from training.render import BILEVEL_SHARE, PAPER_SHARE, SyntheticRenderer, _font  # noqa: E402
 from training.text import DESCENDERS, FLAT_LINE_SHARE, TextSampler  # noqa: E402
 
 CHARSET = "".join(PRINTABLE_ASCII)
@@ -129,6 +129,15 @@ def test_renderer_draws_paper_contrast_as_well_as_low_contrast(system_fonts):
     paper = sum(bg >= 215 and ink <= 45 for bg, ink in levels) / len(levels)
     assert 0.7 * PAPER_SHARE < paper < 1.3 * PAPER_SHARE + 0.05
     assert any(abs(bg - ink) < 100 for bg, ink in levels) and any(bg < ink for bg, ink in levels)
+
+
+def test_renderer_draws_some_clean_bi_level_scans_in_black_on_white(system_fonts):
+    """UW3's lines are pure 0/255 with black ink: some renders must be exactly that."""
+    renderer = SyntheticRenderer(system_fonts, random.Random(6))
+    images = [renderer.render("the local nature") for _ in range(300)]
+    bilevel = [im for im in images if set(np.unique(im)) <= {0, 255}]
+    assert 0.5 * BILEVEL_SHARE / 2 < len(bilevel) / len(images) < 2 * BILEVEL_SHARE / 2
+    assert all((im == 255).mean() > 0.5 for im in bilevel), "black ink on white paper"
 
 
 def test_renderer_frames_some_crops_tight_to_the_ink_and_keeps_the_text(system_fonts):
