@@ -291,4 +291,5 @@ def test_case_probe_draws_tight_black_on_white_lines_and_counts_capitals():
         assert edge.min() < 128, "the line is cut to its ink on every side"
     crop = VARIANTS["tight 2 px, 0/255"](line)
     assert crop.shape == (line.shape[0] + 4, line.shape[1] + 4) and crop[:2].min() == 255
+    assert set(np.unique(VARIANTS["tight 2 px, bi-level"](line))) == {0, 255}
     assert mostly_capitals("THE CAT sat") and not mostly_capitals("The cat SAT") and not mostly_capitals("1234")

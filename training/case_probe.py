@@ -4,8 +4,8 @@ UW3's document lines (black print on white, cut tight to the ink) are where the
 model's CER is lost to letter case (models/README.md). This probe draws such
 lines itself, so it can be run on any candidate without looking at dev data:
 natural lower-case sentences in six common fonts, framed tight (2 px on every
-side) or with side margins, at paper contrast (0/255), grey (60/200) or
-inverted. Per variant it counts readings that are mostly capitals and exact readings.
+side) or with side margins, at paper contrast (0/255), grey (60/200),
+inverted, or thresholded to pure 0/255 as UW3's scans are (bi-level). Per variant it counts readings that are mostly capitals and exact readings.
 
 ``python -m training.case_probe models/default.onnx runs/candidate.onnx``
 """
@@ -55,6 +55,7 @@ VARIANTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tight 2 px, 0/255": lambda line: framed(line, 2, 2),
     "tight 2 px, 60/200 grey": lambda line: (framed(line, 2, 2) * (140 / 255) + 60).astype(np.uint8),
     "tight 2 px, inverted": lambda line: 255 - framed(line, 2, 2),
+    "tight 2 px, bi-level": lambda line: np.where(framed(line, 2, 2) < 128, 0, 255).astype(np.uint8),
     "2 px, 30 px sides, 0/255": lambda line: framed(line, 2, 30),
 }
 
