@@ -6,9 +6,8 @@ width to fit) whose content reads ``text``. Variation: 270+ fonts, size,
 stroke weight, horizontal stretch, ink/background contrast and inversion,
 gradients, textures and photo-like blobs, underlines, margins from none (cut
 to the ink) to loose (sometimes 1.5 heights of blank at the sides), clutter from
-neighbouring lines, rotation, perspective,
-curvature, blur, noise, JPEG artefacts and low resolution down to ~10 px text
-height.
+neighbouring lines, rotation, perspective, curvature, blur, noise, JPEG
+artefacts and low resolution down to ~10 px text height.
 """
 from __future__ import annotations
 
