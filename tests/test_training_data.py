@@ -14,14 +14,17 @@ torch = pytest.importorskip("torch", reason="training tests need the 'train' ext
 from fontTools.fontBuilder import FontBuilder  # noqa: E402
 from fontTools.pens.ttGlyphPen import TTGlyphPen  # noqa: E402
 
+from crnn_onnx import Recogniser  # noqa: E402
 from crnn_onnx.charset import PRINTABLE_ASCII  # noqa: E402
+from crnn_onnx.metrics import score  # noqa: E402
 from crnn_onnx.preprocess import padded_width  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 from training.datasets import (MixedBatches, ctc_feasible, is_validation, load_source,  # noqa: E402
-                               split_items)
+                               real_split, split_items, validation_sets)
 from training.fonts import find_fonts, font_problem  # noqa: E402
 from training.lexicon import lexicon_words, main as build_lexicon  # noqa: E402
 from training.pack import pack_real  # noqa: E402
+from training import validate  # noqa: E402
 from training.case_probe import VARIANTS, draw_line, mostly_capitals, probe_fonts  # noqa: E402
 from training.render import BILEVEL_SHARE, PAPER_SHARE, WIDE_SIDE_MARGIN, WIDE_SIDE_SHARE, SyntheticRenderer, _font  # noqa: E402
 from training.text import DESCENDERS, FLAT_LINE_SHARE, TextSampler  # noqa: E402
@@ -297,3 +300,31 @@ def test_case_probe_draws_tight_black_on_white_lines_and_counts_capitals():
     assert crop.shape == (line.shape[0] + 4, line.shape[1] + 4) and crop[:2].min() == 255
     assert set(np.unique(VARIANTS["tight 2 px, bi-level"](line))) == {0, 255}
     assert mostly_capitals("THE CAT sat") and not mostly_capitals("The cat SAT") and not mostly_capitals("1234")
+
+
+def test_validate_scores_the_held_out_real_slice_and_the_synthetic_set_through_the_runtime(tmp_path, capsys):
+    folder = tmp_path / "mini"
+    (folder / "images").mkdir(parents=True)
+    words = [f"word{i}" for i in range(80)]
+    for i, word in enumerate(words):
+        crop = np.full((32, 120), 255, np.uint8)
+        cv2.putText(crop, word, (4, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 0, 2)
+        cv2.imwrite(str(folder / "images" / f"{i}.png"), crop)
+    (folder / "labels.tsv").write_text("".join(f"images/{i}.png\t{w}\n" for i, w in enumerate(words)), encoding="utf-8")
+    (tmp_path / "val.yaml").write_text(f"real_sets: [{folder}]\nval_synthetic: 6\n", encoding="utf-8")
+    config = TrainConfig.from_yaml(tmp_path / "val.yaml")
+
+    train_items, held_out = real_split(config)
+    expected = {f"mini/images/{i}.png" for i in range(len(words)) if is_validation(f"mini/images/{i}.png")}
+    assert expected and {it.key for it in held_out} == expected
+    assert not expected & {it.key for it in train_items} and len(train_items) + len(held_out) == len(words)
+    sets = validation_sets(config, held_out)
+    assert sorted(sets) == ["real", "synthetic"] and len(sets["synthetic"]) == 6
+
+    model = Path(__file__).resolve().parent.parent / "models" / "default.onnx"
+    validate.main([str(tmp_path / "val.yaml"), str(model)])
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[1].split(":")[0] for line in printed] == [f"real ({len(expected)})", "synthetic (6)"]
+    reader = Recogniser(model, threads=1)
+    direct = score([p.text for p in reader.read_batch([it.load() for it in held_out])], [it.text for it in held_out])
+    assert f"word {100 * direct.word_accuracy:.2f} %" in printed[0] and f"CER {100 * direct.cer:.2f} %" in printed[0]

@@ -129,6 +129,26 @@ def split_items(items: list[Item]) -> tuple[list[Item], list[Item]]:
     return [it for it in items if not is_validation(it.key)], val
 
 
+def real_split(config: TrainConfig) -> tuple[list[Item], list[Item]]:
+    """(training, held-out validation) items over all of ``config.real_sets``."""
+    train_items, val_items = [], []
+    for source in config.real_sets:
+        kept, held_out = split_items(load_source(source, config.charset, config.caseless_sets))
+        train_items += kept
+        val_items += held_out
+    return train_items, val_items
+
+
+def validation_sets(config: TrainConfig, real_val: list[Item]) -> dict[str, list[Item]]:
+    """The crops that choose checkpoints: "real" (``real_val``, when any), each of
+    ``config.val_sets`` by folder name, and "synthetic" (``config.val_synthetic`` fixed renders)."""
+    sets = {"real": real_val} if real_val else {}
+    for source in config.val_sets:
+        sets[Path(source).name] = load_source(source, config.charset)
+    sets["synthetic"] = synthetic_validation(config, config.val_synthetic)
+    return sets
+
+
 def encode(text: str, index: dict[str, int]) -> list[int]:
     return [index[c] for c in text]
 

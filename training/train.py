@@ -31,7 +31,7 @@ from crnn_onnx.metrics import score
 
 from .checkpoint import build_model, recalibrate_batchnorm, save_atomic, state_from_onnx
 from .config import TrainConfig
-from .datasets import MixedBatches, load_source, split_items, synthetic_validation, validation_batches
+from .datasets import MixedBatches, real_split, validation_batches, validation_sets
 
 log = logging.getLogger("crnn-train")
 
@@ -152,16 +152,9 @@ def train(config: TrainConfig) -> Path:
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
 
-    real_train, real_val = [], []
-    for source in config.real_sets:
-        train_items, val_items = split_items(load_source(source, config.charset, config.caseless_sets))
-        real_train += train_items
-        real_val += val_items
-    val_sets = {"real": real_val} if real_val else {}
-    for source in config.val_sets:
-        val_sets[Path(source).name] = load_source(source, config.charset)
-    val_sets["synthetic"] = synthetic_validation(config, config.val_synthetic)
-    val_batches = {name: validation_batches(items, config) for name, items in val_sets.items() if items}
+    real_train, real_val = real_split(config)
+    val_batches = {name: validation_batches(items, config)
+                   for name, items in validation_sets(config, real_val).items() if items}
 
     charset = config.charset
     model = build_model(config).to(device)
