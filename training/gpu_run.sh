@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One lent GPU session: train from the packed data (pack/, .whl/ carried), export, and
-# copy the results to $OUT (best.onnx, last.onnx, best_model.pt, metrics.csv, train.log). Usage on the device: bash training/gpu_run.sh [CONFIG] [extra crnn-train args];
+# copy the results to $OUT (best.onnx, last.onnx, best_model.pt, metrics.csv, train.log).
+# Usage on the device: bash training/gpu_run.sh [CONFIG] [extra crnn-train args];
 # MODEL_NAME=crnn-onnx-handwriting names the exported model (default: crnn-onnx-en).
 set -uo pipefail
 CONFIG=${1:-training/configs/gpu.yaml}; shift || true
