@@ -157,9 +157,12 @@ def batch(images: Sequence[np.ndarray], spec: InputSpec) -> tuple[np.ndarray, np
     """
     widths = [image.shape[1] for image in images]
     batch_w = max(padded_width(w, spec) for w in widths)
-    out = np.full((len(images), spec.input_height, batch_w, spec.input_channels), spec.pad_value, np.float32)
-    for row, image in enumerate(images):
-        out[row, :, : image.shape[1]] = image
-    out = (out - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+    out = np.empty((len(images), spec.input_channels, spec.input_height, batch_w), np.float32)
+    for channel, (mean, std) in enumerate(zip(spec.mean, spec.std)):
+        plane = out[:, channel]  # a view: filled and normalised in place, one pass per channel
+        plane[...] = spec.pad_value - mean
+        for row, image in enumerate(images):
+            np.subtract(image[:, :, channel], mean, out=plane[row, :, : image.shape[1]])
+        plane[...] /= std
     lengths = np.array([frames_for_width(w, spec) for w in widths], dtype=np.int64)
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2)), lengths
+    return out, lengths

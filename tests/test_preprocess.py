@@ -97,3 +97,16 @@ def test_batch_pads_right_with_pad_value_and_counts_frames():
     pad = (SPEC.pad_value - 0.5) / 0.5
     assert np.all(x[0, :, :, 9:] == pad) and np.all(x[0, :, :, :9] == -1.0)
     assert frames_for_width(3, SPEC) == 2  # below min_width, counted at min_width
+
+
+def test_batch_normalises_each_channel_with_its_own_mean_and_std():
+    spec = InputSpec(input_channels=3, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), pad_value=0.0)
+    rng = np.random.default_rng(0)
+    images = [rng.random((32, w, 3), dtype=np.float32) for w in (5, 21)]
+    x, _ = batch(images, spec)
+    assert x.shape == (2, 3, 32, 32) and x.dtype == np.float32 and x.flags.c_contiguous
+    mean, std = np.float32(spec.mean).reshape(3, 1, 1), np.float32(spec.std).reshape(3, 1, 1)
+    for row, image in enumerate(images):
+        width = image.shape[1]
+        np.testing.assert_allclose(x[row, :, :, :width], (image.transpose(2, 0, 1) - mean) / std, rtol=1e-6)
+        np.testing.assert_allclose(x[row, :, :, width:], np.broadcast_to((0.0 - mean) / std, (3, 32, 32 - width)), rtol=1e-6)
