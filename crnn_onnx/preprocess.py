@@ -160,7 +160,7 @@ def batch(images: Sequence[np.ndarray], spec: InputSpec) -> tuple[np.ndarray, np
     out = np.empty((len(images), spec.input_channels, spec.input_height, batch_w), np.float32)
     for channel, (mean, std) in enumerate(zip(spec.mean, spec.std)):
         plane = out[:, channel]  # a view: filled and normalised in place, one pass per channel
-        plane[...] = spec.pad_value - mean
+        plane[...] = np.float32(spec.pad_value) - np.float32(mean)  # float32 arithmetic, as the crops get
         for row, image in enumerate(images):
             np.subtract(image[:, :, channel], mean, out=plane[row, :, : image.shape[1]])
         plane[...] /= std
