@@ -26,7 +26,8 @@ from training.lexicon import lexicon_words, main as build_lexicon  # noqa: E402
 from training.pack import pack_real  # noqa: E402
 from training import validate  # noqa: E402
 from training.case_probe import VARIANTS, draw_line, mostly_capitals, probe_fonts  # noqa: E402
-from training.render import BILEVEL_SHARE, PAPER_SHARE, WIDE_SIDE_MARGIN, WIDE_SIDE_SHARE, SyntheticRenderer, _font  # noqa: E402
+from training.render import (BILEVEL_SHARE, LOOSE_SIDE_MARGIN, PAPER_SHARE, WIDE_SIDE_MARGIN, WIDE_SIDE_SHARE,  # noqa: E402
+                             SyntheticRenderer, _font)
 from training.text import DESCENDERS, FLAT_LINE_SHARE, TextSampler  # noqa: E402
 
 CHARSET = "".join(PRINTABLE_ASCII)
@@ -156,7 +157,7 @@ def test_renderer_frames_some_crops_tight_to_the_ink_and_keeps_the_text(system_f
             cols = np.flatnonzero(mask.max(axis=0) > 0.25)
             assert cols[0] <= 0.1 * mask.shape[0] and mask.shape[1] - 1 - cols[-1] <= 0.1 * mask.shape[0]
     sides = [m.shape[1] - ink.shape[1] for m in (renderer._frame(ink, False) for _ in range(400))]
-    wide = sum(side > 2 * 0.6 * ink.shape[0] for side in sides) / len(sides)  # beyond what 0.6 a side can give
+    wide = sum(side > 2 * LOOSE_SIDE_MARGIN * ink.shape[0] for side in sides) / len(sides)  # beyond a loose frame
     assert 0.2 * WIDE_SIDE_SHARE < wide < WIDE_SIDE_SHARE, "a share of loose frames has wide blank sides"
     assert max(sides) <= 2 * WIDE_SIDE_MARGIN * ink.shape[0]
     turned = renderer._warp(np.pad(renderer._frame(ink, True), 20))  # rotation grows the canvas

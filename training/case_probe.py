@@ -5,7 +5,8 @@ model's CER is lost to letter case (models/README.md). This probe draws such
 lines itself, so it can be run on any candidate without looking at dev data:
 natural lower-case sentences in six common fonts, framed tight (2 px on every
 side) or with side margins, at paper contrast (0/255), grey (60/200),
-inverted, or thresholded to pure 0/255 as UW3's scans are (bi-level). Per variant it counts readings that are mostly capitals and exact readings.
+inverted, or thresholded to pure 0/255 as UW3's scans are (bi-level). Per
+variant it counts readings that are mostly capitals and exact readings.
 
 ``python -m training.case_probe models/default.onnx runs/candidate.onnx``
 """

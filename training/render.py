@@ -32,9 +32,12 @@ PAPER_SHARE = 0.3
 BILEVEL_SHARE = 0.15
 #: A tight frame's margins, at most this fraction of its height on each side (UW3's median is 0.07 on all four)
 TIGHT_MARGIN = 0.1
-#: Share of loose frames whose blank side margins run up to WIDE_SIDE_MARGIN of the line's height
-#: (else up to 0.6). Generously padded boxes were outside the training frames: model 2026.11.28.3
-#: read a stray first character in 7-18 of 36 clean lines with 1-1.3 heights of white at the sides.
+#: A loose frame's blank side margins, at most this fraction of the line's height on each side.
+LOOSE_SIDE_MARGIN = 0.6
+#: Share of loose frames whose blank side margins run up to WIDE_SIDE_MARGIN of the line's
+#: height (else up to LOOSE_SIDE_MARGIN). Generously padded boxes were outside the training
+#: frames: model 2026.11.28.3 read a stray first character in 7-18 of 36 clean lines with
+#: 1-1.3 heights of white at the sides.
 WIDE_SIDE_SHARE = 0.1
 WIDE_SIDE_MARGIN = 1.5
 
@@ -146,7 +149,7 @@ class SyntheticRenderer:
         rng = self.rng
         h, w = ink.shape
         top, bottom = (int(h * rng.uniform(0, 0.35)) for _ in range(2))
-        side = WIDE_SIDE_MARGIN if rng.random() < WIDE_SIDE_SHARE else 0.6
+        side = WIDE_SIDE_MARGIN if rng.random() < WIDE_SIDE_SHARE else LOOSE_SIDE_MARGIN
         left, right = (int(h * rng.uniform(0, side)) for _ in range(2))
         mask = np.zeros((h + top + bottom, w + left + right), np.float32)
         mask[top:top + h, left:left + w] = ink
