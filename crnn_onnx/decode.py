@@ -21,6 +21,10 @@ Decoders:
   (a one-prefix beam that sums a prefix's blank and repeat mass can differ
   from the best path; the contract is that width 1 is the best path).
 
+Letter case: :func:`regular_case` rewrites a word decoded in mixed case
+(``daTA``) in lower, Title or UPPER case when the log-probs make that almost
+as likely (``CASE_MARGIN`` nats); the runtime applies it after either decoder.
+
 Confidences (probabilities in [0, 1]):
 
 - :func:`char_confidences`: per character, its highest posterior over its
@@ -48,6 +52,8 @@ CONFIDENCE_METHODS = ("geomean", "min", "mean", "product")
 PRUNE_LOGP = -5.0
 #: Two best prefixes closer than this (nats) are searched again with twice the pruning margin.
 TIE_LOGP = 0.02
+#: The most nats :func:`regular_case` gives up to rewrite a mixed-case word in one case.
+CASE_MARGIN = 2.0
 #: Default lexicon margin, in nats (see :func:`beam_search`).
 LEXICON_MARGIN = 5.0
 
@@ -670,6 +676,50 @@ def beam_search(logprobs, lengths, beam_width: int = 10, lexicon: Iterable[str] 
                     break
         out.append(Decoded(labels, frames, logp))
     return out
+
+
+def case_pairs(charset: Sequence[str]) -> dict[int, tuple[int, int]]:
+    """Class index -> (its lower-case class, its upper-case class), for each letter of ``charset``
+    (class i is ``charset[i - 1]``) whose other case is in the charset too."""
+    index = {symbol: i + 1 for i, symbol in enumerate(charset)}
+    return {index[c]: (index[c.lower()], index[c.upper()]) for c in charset
+            if c.lower() != c.upper() and c.lower() in index and c.upper() in index}
+
+
+def regular_case(logprobs_row, decoded: Decoded, pairs: dict[int, tuple[int, int]],
+                 margin: float = CASE_MARGIN) -> Decoded:
+    """``decoded`` with each word read in mixed case (``daTA``, ``StANford``) rewritten in lower,
+    Title or UPPER case, whichever is most probable, when that costs at most ``margin`` nats.
+
+    A word is a run of two or more letters (classes in ``pairs``, from :func:`case_pairs`); it
+    is mixed unless all lower, all upper, or one upper then lower. A letter's log-prob in either
+    case is its best over the frames from its emit frame up to the next label's; a case's cost is
+    the sum over the word of the letters as read minus the letters in that case. Words the model
+    reads confidently in mixed case (``McGinnis``, ``iPhone``) cost more than the margin and stay.
+    ``logprobs_row``: log-probs (T, K) of the row's valid frames. Frames and logp are kept.
+    """
+    labels = list(decoded.labels)
+    ends = list(decoded.frames[1:]) + [len(logprobs_row)]
+    start = 0
+    while start < len(labels):
+        stop = start
+        while stop < len(labels) and labels[stop] in pairs:
+            stop += 1
+        upper = [labels[k] == pairs[labels[k]][1] for k in range(start, stop)]
+        if stop - start >= 2 and any(upper) and not all(upper) and (not upper[0] or any(upper[1:])):
+            letters = range(start, stop)
+            best = [logprobs_row[decoded.frames[k]:ends[k]].max(axis=0) for k in letters]
+            lower_lp = [b[pairs[labels[k]][0]] for b, k in zip(best, letters)]
+            upper_lp = [b[pairs[labels[k]][1]] for b, k in zip(best, letters)]
+            as_read = sum(u if up else lo for lo, u, up in zip(lower_lp, upper_lp, upper))
+            cases = [(sum(lower_lp), [0] * len(upper)), (sum(upper_lp), [1] * len(upper)),
+                     (upper_lp[0] + sum(lower_lp[1:]), [1] + [0] * (len(upper) - 1))]
+            score, pattern = max(cases, key=lambda case: case[0])
+            if as_read - score <= margin:
+                for k, case in zip(letters, pattern):
+                    labels[k] = pairs[labels[k]][case]
+        start = stop + 1
+    return Decoded(tuple(labels), decoded.frames, decoded.logp)
 
 
 def char_confidences(probs_row, decoded: Decoded) -> tuple[float, ...]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelFormatError
-from .preprocess import InputSpec
+from .preprocess import InputSpec, Margins
 
 FORMAT_VERSION = "1"
 INPUT_NAME = "image"
@@ -130,7 +130,20 @@ def _input_spec(metadata: dict[str, str]) -> InputSpec:
     return InputSpec(input_height=_positive_int(metadata, "input_height"), input_channels=channels,
                      mean=mean, std=std, pad_value=float(pad_value),
                      width_stride=_positive_int(metadata, "width_stride"),
-                     min_width=_positive_int(metadata, "min_width"))
+                     min_width=_positive_int(metadata, "min_width"), margins=_margins(metadata))
+
+
+def _margins(metadata: dict[str, str]) -> Margins | None:
+    """The optional ``margins`` key: JSON ``{"side": s, "top_bottom": t}``, non-negative
+    fractions of the text's height (absent: crops are read with their margins as given)."""
+    if "margins" not in metadata:
+        return None
+    margins = _json(metadata, "margins")
+    if (not isinstance(margins, dict) or set(margins) != {"side", "top_bottom"}
+            or any(type(v) not in (int, float) or not 0 <= v < 100 for v in margins.values())):
+        raise ModelFormatError("metadata 'margins' must be a JSON object with keys 'side' and 'top_bottom' "
+                               f"holding non-negative numbers, got {metadata['margins']!r}")
+    return Margins(side=float(margins["side"]), top_bottom=float(margins["top_bottom"]))
 
 
 def _check_graph(inputs: list, outputs: list, spec: InputSpec, num_classes: int) -> None:

@@ -1,7 +1,8 @@
 """The one preprocessing shared by the runtime and training (DESIGN §4).
 
-Steps: coerce any accepted crop to float32 in [0, 1]; convert to grey or RGB as
-the model asks; resize to the model's input height keeping the aspect ratio
+Steps: coerce any accepted crop to float32 in [0, 1]; when the model declares
+``margins``, cut blank margins wider than those down to them (:func:`trim_margins`);
+convert to grey or RGB as the model asks; resize to the model's input height keeping the aspect ratio
 (area interpolation when shrinking, cubic when enlarging; width at least
 ``min_width``); pad on the right with ``pad_value`` to the crop's width bucket
 (:func:`padded_width`, a multiple of ``width_stride``; a batch holds one
@@ -20,6 +21,21 @@ import numpy as np
 from .errors import InvalidImageError
 
 
+#: A row or column holds text when its strongest edge reaches this share of the crop's
+#: 95th-percentile row or column (:func:`text_box`): low enough for a full stop or a faint
+#: stroke, high enough that JPEG noise and paper grain on blank margins stay out.
+EDGE_SHARE = 0.3
+
+
+@dataclass(frozen=True)
+class Margins:
+    """The widest blank margins a model reads well, as fractions of the text's height:
+    ``side`` left and right, ``top_bottom`` above and below (:func:`trim_margins`)."""
+
+    side: float
+    top_bottom: float
+
+
 @dataclass(frozen=True)
 class InputSpec:
     """What the network expects: the preprocessing half of the model metadata."""
@@ -31,6 +47,7 @@ class InputSpec:
     pad_value: float = 0.5
     width_stride: int = 4
     min_width: int = 8
+    margins: Margins | None = None  #: None: crops are read with their margins as given
 
 
 def _from_path(path: Path) -> np.ndarray:
@@ -110,6 +127,49 @@ def to_channels(image: np.ndarray, channels: int) -> np.ndarray:
     raise ValueError(f"unsupported channel count {channels}")
 
 
+def text_box(image: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right), half-open pixel bounds of the text in a float H×W or H×W×3 image.
+
+    Text rows are those whose strongest edge (3×3 Sobel on the blurred grey
+    image) reaches :data:`EDGE_SHARE` of the 95th-percentile row's; text
+    columns likewise, over the text rows. A crop with no edges at all (blank),
+    or under 3 pixels either way, is all text.
+    """
+    height, width = image.shape[:2]
+    if height < 3 or width < 3:
+        return 0, height, 0, width
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    grey = cv2.GaussianBlur(grey, (3, 3), 0)
+    edges = np.maximum(np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0)), np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 1)))
+    top, bottom = _span(edges.max(axis=1))
+    left, right = _span(edges[top:bottom].max(axis=0))
+    return top, bottom, left, right
+
+
+def _span(profile: np.ndarray) -> tuple[int, int]:
+    """Half-open bounds of the entries reaching EDGE_SHARE of the profile's 95th percentile."""
+    reference = np.percentile(profile, 95)
+    on = np.flatnonzero(profile >= EDGE_SHARE * reference) if reference > 0 else np.empty(0, int)
+    return (int(on[0]), int(on[-1]) + 1) if on.size else (0, len(profile))
+
+
+def trim_margins(image: np.ndarray, margins: Margins) -> tuple[np.ndarray, int]:
+    """``image`` with its blank margins cut down to at most ``margins`` × the text's height
+    (:func:`text_box`), and the number of columns cut on the left (to map positions back).
+
+    Narrower margins are kept as they are; the text itself is never cut. A model
+    misreads crops framed much looser than it was trained on (a stray copy of the
+    first letter in a wide left margin, small letters under tall margins), which
+    a detector's generous boxes produce.
+    """
+    top, bottom, left, right = text_box(image)
+    text_height = bottom - top
+    side = int(round(margins.side * text_height))
+    above = int(round(margins.top_bottom * text_height))
+    x0, y0 = max(0, left - side), max(0, top - above)
+    return image[y0:bottom + above, x0:right + side], x0
+
+
 def resize_to_height(image: np.ndarray, spec: InputSpec) -> np.ndarray:
     """Resize H×W×C to ``spec.input_height`` keeping the aspect ratio; width ≥ ``min_width``.
 
@@ -127,7 +187,10 @@ def resize_to_height(image: np.ndarray, spec: InputSpec) -> np.ndarray:
 
 def prepare(crop: Any, spec: InputSpec, channel_order: str = "bgr") -> np.ndarray:
     """One crop as a resized float32 H×W×C array in [0, 1], ready for :func:`batch`."""
-    return resize_to_height(to_channels(to_float(crop, channel_order), spec.input_channels), spec)
+    image = to_float(crop, channel_order)
+    if spec.margins is not None:
+        image = trim_margins(image, spec.margins)[0]
+    return resize_to_height(to_channels(image, spec.input_channels), spec)
 
 
 def frames_for_width(width: int, spec: InputSpec) -> int:

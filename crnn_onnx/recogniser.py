@@ -2,7 +2,8 @@
 
 Pipeline per call: each crop to float [0, 1] (``preprocess.to_float``); tall
 crops expanded into their upright candidates (``geometry.upright_candidates``);
-each candidate converted to the model's channels and resized to its input
+each candidate's blank margins cut down to the model's ``margins``, when it
+declares them (``preprocess.trim_margins``); each candidate converted to the model's channels and resized to its input
 height; candidates sorted by resized width and batched (right-padded with
 ``pad_value``, so padding stays small); one onnxruntime call per batch; each
 row decoded over its own valid frames only, ceil(resized width /
@@ -88,6 +89,14 @@ class Recogniser:
     - ``rotate``: ``"auto"`` reads tall crops (height / width >= 1.5) as given
       and rotated 90 degrees both ways and keeps the most confident reading;
       ``False`` reads every crop as given. Wide crops are never rotated.
+    - ``trim_margins``: True (default) cuts blank margins wider than the
+      model's declared ``margins`` (its metadata; models without them are read
+      as given) down to them before resizing; False reads every crop with its
+      margins as given. Spans are in the columns of the crop as given either way.
+    - ``regular_case``: True (default) rewrites a word read in mixed case
+      (``daTA``) in lower, Title or UPPER case when the model finds that
+      almost as likely (:func:`crnn_onnx.decode.regular_case`); False keeps
+      the letters as decoded.
 
     Raises ``ValueError`` for a bad option, ``FileNotFoundError``/``ValueError``
     for a model that cannot be found, and :class:`ModelFormatError` for a file
@@ -98,7 +107,8 @@ class Recogniser:
                  inter_op_threads: int | None = None, providers: Sequence[Any] | None = None,
                  decoder: str = "greedy", beam_width: int = 10, lexicon: str | os.PathLike | Iterable[str] | None = None,
                  confidence: str = "geomean", batch_size: int = 32, channel_order: str = "bgr",
-                 arena: bool = True, rotate: str | bool = "auto"):
+                 arena: bool = True, rotate: str | bool = "auto", trim_margins: bool = True,
+                 regular_case: bool = True):
         if decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}, not {decoder!r}")
         for name, value in (("beam_width", beam_width), ("batch_size", batch_size)):
@@ -113,6 +123,9 @@ class Recogniser:
             raise ValueError(f"channel_order must be 'bgr' or 'rgb', not {channel_order!r}")
         if rotate not in ("auto", False):
             raise ValueError(f"rotate must be 'auto' or False, not {rotate!r}")
+        for name, flag in (("trim_margins", trim_margins), ("regular_case", regular_case)):
+            if type(flag) is not bool:
+                raise ValueError(f"{name} must be True or False, not {flag!r}")
         if confidence not in decode.CONFIDENCE_METHODS:
             raise ValueError(f"confidence must be one of {decode.CONFIDENCE_METHODS}, not {confidence!r}")
 
@@ -129,6 +142,10 @@ class Recogniser:
         self.batch_size = batch_size
         self.channel_order = channel_order
         self.rotate = rotate
+        #: the blank margins crops are cut down to before resizing (None: read as given)
+        self.margins = self.spec.input_spec.margins if trim_margins else None
+        #: letter classes -> (lower, upper) classes, for decode.regular_case (None: letters kept as decoded)
+        self._case_pairs = decode.case_pairs(self.spec.charset) if regular_case else None
 
     @staticmethod
     def _open_session(path, threads, inter_op_threads, providers, arena) -> ort.InferenceSession:
@@ -200,7 +217,7 @@ class Recogniser:
                     timings: dict[str, float] | None = None) -> list[Prediction]:
         """:meth:`read_batch`; when ``timings`` is given, adds the seconds spent per stage to it.
 
-        Stages: "prepare" (coercion, rotation candidates, resize), "infer"
+        Stages: "prepare" (coercion, rotation candidates, margins, resize), "infer"
         (batching and onnxruntime), "decode" (decoding, confidences, spans).
         """
         if batch_size is not None and (type(batch_size) is not int or batch_size < 1):
@@ -221,12 +238,16 @@ class Recogniser:
         """Read float [0, 1] H×W / H×W×3 (BGR) images; the shared core of every read method."""
         clock = time.perf_counter()
         spec = self.spec.input_spec
-        owners, widths, resized = [], [], []
+        owners, widths, offsets, resized = [], [], [], []
         for index, image in enumerate(images):
             candidates = geometry.upright_candidates(image) if self.rotate == "auto" else [(image, 0)]
             for candidate, _ in candidates:
                 owners.append(index)
+                offset = 0
+                if self.margins is not None:
+                    candidate, offset = preprocess.trim_margins(candidate, self.margins)
                 widths.append(candidate.shape[1])
+                offsets.append(offset)
                 channels = preprocess.to_channels(candidate, spec.input_channels)
                 resized.append(preprocess.resize_to_height(channels, spec))
         buckets: dict[int, list[int]] = {}  # one padded width per batch, so each crop reads as it would alone
@@ -248,7 +269,7 @@ class Recogniser:
                 decoded = decode.beam_search(logprobs, lengths, beam_width=self.beam_width,
                                              lexicon=self.lexicon, charset=self.spec.charset)
             for row, (r, d, length) in enumerate(zip(rows, decoded, lengths)):
-                readings[r] = self._prediction(logprobs[row, :length], d, widths[r], resized[r].shape[1])
+                readings[r] = self._prediction(logprobs[row, :length], d, widths[r], resized[r].shape[1], offsets[r])
             if timings is not None:
                 timings["infer"] = timings.get("infer", 0.0) + middle - clock
                 timings["decode"] = timings.get("decode", 0.0) + time.perf_counter() - middle
@@ -267,20 +288,24 @@ class Recogniser:
                 f"(N, {frames}, {self.spec.num_classes}) from width_stride {spec.width_stride} and the charset "
                 f"({self.spec.path})")
 
-    def _prediction(self, logp: np.ndarray, decoded: decode.Decoded, crop_width: int, resized_width: int) -> Prediction:
+    def _prediction(self, logp: np.ndarray, decoded: decode.Decoded, crop_width: int, resized_width: int,
+                    offset: int) -> Prediction:
         """A Prediction from one row's valid log-probs (T, K) and its decoding, edge spaces stripped."""
         if self._space is not None:
             decoded = decode.strip_label(decoded, self._space)
+        if self._case_pairs:
+            decoded = decode.regular_case(logp, decoded, self._case_pairs)
         probs = np.exp(logp)
         char_confs = tuple(float(c) for c in decode.char_confidences(probs, decoded))
         confidence = decode.text_confidence(char_confs, method=self.confidence, blank_probs=probs[:, 0])
         text = "".join(self.spec.charset[label - 1] for label in decoded.labels)
         return Prediction(text=text, confidence=float(min(1.0, max(0.0, confidence))), char_confidences=char_confs,
-                          char_spans=self._spans(logp, decoded, crop_width, resized_width))
+                          char_spans=self._spans(logp, decoded, crop_width, resized_width, offset))
 
     def _spans(self, logp: np.ndarray, decoded: decode.Decoded, crop_width: int,
-               resized_width: int) -> tuple[tuple[int, int], ...]:
-        """Each character's (x0, x1) in crop pixels.
+               resized_width: int, offset: int) -> tuple[tuple[int, int], ...]:
+        """Each character's (x0, x1) in crop pixels: those of the ``crop_width`` columns read,
+        shifted by the ``offset`` columns trimmed off their left.
 
         A character's emitting frames run from the frame that emits it while
         that class stays the frame's best, up to the next character's frame.
@@ -295,5 +320,5 @@ class Recogniser:
             stop = start + 1 + (int(other[0]) if other.size else max(0, limit - start - 1))
             x0 = min(crop_width - 1, int(math.floor(start * stride * scale)))
             x1 = max(x0 + 1, min(crop_width, int(math.ceil(stop * stride * scale))))
-            spans.append((x0, x1))
+            spans.append((x0 + offset, x1 + offset))
         return tuple(spans)

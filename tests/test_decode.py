@@ -14,8 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for bench.exa
 
 from bench.exact_ctc import (labelling_probs, log_softmax, peaky_logprobs, prefix_beam_search,  # noqa: E402
                              random_logprobs)
-from crnn_onnx.decode import (Decoded, beam_search, char_confidences, greedy, strip_label,  # noqa: E402
-                              text_confidence)
+from crnn_onnx.decode import (CASE_MARGIN, Decoded, beam_search, case_pairs, char_confidences,  # noqa: E402
+                              greedy, regular_case, strip_label, text_confidence)
 
 A, B, C = 1, 2, 3
 
@@ -358,3 +358,58 @@ def test_strip_label_drops_only_edge_labels_with_their_frames():
     assert strip_label(decoded, 1) == Decoded((2, 1, 3), (4, 6, 8), -1.5)
     assert strip_label(decoded, 2) is decoded
     assert strip_label(Decoded((1, 1), (0, 3), -0.1), 1) == Decoded((), (), -0.1)
+
+
+# --- letter case --------------------------------------------------------------------------------
+
+CASE_CHARSET = ("a", "b", "A", "B", " ", "1")  # class i is CASE_CHARSET[i - 1]; 0 is the blank
+
+
+def case_row(text: str, other_case: dict[int, float]) -> tuple[np.ndarray, Decoded]:
+    """Greedy log-probs reading ``text`` one character per frame (blank between), where the
+    letter at position i gives its other case probability ``other_case.get(i, 0.01)``."""
+    index = {c: i + 1 for i, c in enumerate(CASE_CHARSET)}
+    probs = np.full((2 * len(text), len(CASE_CHARSET) + 1), 0.001)
+    probs[1::2, 0] = 0.99  # blanks between characters
+    for i, char in enumerate(text):
+        probs[2 * i, index[char]] = 0.9
+        if char.lower() != char.upper():
+            probs[2 * i, index[char.swapcase()]] = other_case.get(i, 0.01)
+    logp = np.log(probs / probs.sum(axis=1, keepdims=True))
+    decoded = greedy(logp[None], np.array([len(logp)]))[0]
+    assert "".join(CASE_CHARSET[label - 1] for label in decoded.labels) == text
+    return logp, decoded
+
+
+def case_text(decoded: Decoded) -> str:
+    return "".join(CASE_CHARSET[label - 1] for label in decoded.labels)
+
+
+def test_case_pairs_map_each_letter_to_its_lower_and_upper_class():
+    assert case_pairs(CASE_CHARSET) == {1: (1, 3), 2: (2, 4), 3: (1, 3), 4: (2, 4)}
+    assert case_pairs(("a", "B", "1")) == {}  # neither letter has its other case
+
+
+@pytest.mark.parametrize("text, other_case, expected", [
+    ("abAb", {2: 0.5}, "abab"),          # one unsure capital in a lower word: lower
+    ("BAbA", {2: 0.5}, "BABA"),          # one unsure small letter in a capital word: upper
+    ("ABb", {1: 0.5}, "Abb"),            # an unsure second capital after a sure one: Title
+    ("abAb", {}, "abAb"),                # a confident capital costs more than the margin: kept
+    ("abab", {1: 0.8}, "abab"),          # regular words are never touched, however unsure
+    ("ABAB", {0: 0.8}, "ABAB"),
+    ("Abab", {0: 0.8}, "Abab"),
+    ("aB 1 Ab1bA", {1: 0.5, 5: 0.5, 9: 0.5}, "ab 1 Ab1ba"),  # words are runs of letters; "Ab" is Title
+])
+def test_regular_case_rewrites_only_unsure_mixed_case_words(text, other_case, expected):
+    logp, decoded = case_row(text, other_case)
+    fixed = regular_case(logp, decoded, case_pairs(CASE_CHARSET))
+    assert case_text(fixed) == expected
+    assert fixed.frames == decoded.frames and fixed.logp == decoded.logp
+
+
+def test_regular_case_margin_bounds_the_log_probability_given_up():
+    logp, decoded = case_row("abAb", {2: 0.3})  # lower costs log(0.9 / 0.3) = 1.1 nats
+    pairs = case_pairs(CASE_CHARSET)
+    assert case_text(regular_case(logp, decoded, pairs, margin=1.0)) == "abAb"
+    assert case_text(regular_case(logp, decoded, pairs, margin=1.2)) == "abab"
+    assert CASE_MARGIN >= 1.2

@@ -10,7 +10,7 @@ from conftest import ORACLE_CHARSET, build_oracle, oracle_metadata, save
 from crnn_onnx import Recogniser
 from crnn_onnx.errors import ModelFormatError
 from crnn_onnx.model_format import REQUIRED_KEYS, load_spec
-from crnn_onnx.preprocess import InputSpec
+from crnn_onnx.preprocess import InputSpec, Margins
 
 
 def test_valid_model_spec(oracle):
@@ -20,6 +20,12 @@ def test_valid_model_spec(oracle):
     assert (spec.name, spec.version, spec.license) == ("oracle", "1", "MIT")
     assert spec.training == {"note": "hand-built test graph"}
     assert spec.path.name == "oracle.onnx"
+
+
+def test_optional_margins_are_read_into_the_input_spec(tmp_path):
+    margins = json.dumps({"side": 0.3, "top_bottom": 0.1})
+    spec = Recogniser(save(build_oracle(oracle_metadata(margins=margins)), tmp_path / "m.onnx")).spec
+    assert spec.input_spec.margins == Margins(side=0.3, top_bottom=0.1)
 
 
 def test_load_spec_reads_an_onnx_model_proto_too(oracle):
@@ -64,6 +70,10 @@ BAD_METADATA = [
     ({"pad_value": "[0.5]"}, "'pad_value' must be a number in"),
     ({"training": "[]"}, "'training' must be a JSON object"),
     ({"training": "{"}, "'training' is not valid JSON"),
+    ({"margins": json.dumps({"side": 0.3})}, "'margins' must be a JSON object with keys 'side' and 'top_bottom'"),
+    ({"margins": json.dumps({"side": -0.3, "top_bottom": 0.1})}, "'margins' must be"),
+    ({"margins": json.dumps({"side": "wide", "top_bottom": 0.1})}, "'margins' must be"),
+    ({"margins": "[0.3, 0.1]"}, "'margins' must be"),
 ]
 
 

@@ -6,10 +6,13 @@ import math
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from crnn_onnx.errors import InvalidImageError
-from crnn_onnx.preprocess import InputSpec, batch, frames_for_width, prepare, resize_to_height, to_channels, to_float
+from crnn_onnx.preprocess import (InputSpec, Margins, batch, frames_for_width, prepare, resize_to_height, text_box,
+                                  to_channels, to_float, trim_margins)
 
 SPEC = InputSpec()
 
@@ -110,3 +113,72 @@ def test_batch_normalises_each_channel_with_its_own_mean_and_std():
         width = image.shape[1]
         np.testing.assert_allclose(x[row, :, :, :width], (image.transpose(2, 0, 1) - mean) / std, rtol=1e-6)
         np.testing.assert_allclose(x[row, :, :, width:], np.broadcast_to((0.0 - mean) / std, (3, 32, 32 - width)), rtol=1e-6)
+
+
+def _page(height: int, width: int, box: tuple[int, int, int, int], noise: float = 0.0, seed: int = 0) -> np.ndarray:
+    """White float page with black "text" filling ``box`` (top, bottom, left, right), plus Gaussian noise."""
+    image = np.ones((height, width), np.float32)
+    top, bottom, left, right = box
+    image[top:bottom, left:right] = 0.0
+    image[top + 2:bottom - 2:3, left + 1:right - 1] = 1.0  # strokes, not a solid block
+    if noise:
+        image += np.random.default_rng(seed).normal(0, noise, image.shape).astype(np.float32)
+    return np.clip(image, 0, 1)
+
+
+def test_text_box_finds_the_ink_within_the_blur_on_noisy_paper():
+    box = (30, 50, 40, 160)
+    found = text_box(_page(90, 260, box, noise=0.03))
+    assert all(abs(f - b) <= 2 for f, b in zip(found, box)), found
+
+
+def test_text_box_keeps_a_full_stop_beside_the_text():
+    image = _page(40, 200, (10, 30, 20, 120))
+    image[27:30, 150:153] = 0.0  # a 3-px full stop 30 px after the word
+    assert text_box(image)[3] >= 153
+
+
+def test_text_box_of_blank_or_tiny_crops_is_the_whole_crop():
+    assert text_box(np.ones((20, 50), np.float32)) == (0, 20, 0, 50)
+    assert text_box(np.zeros((2, 9), np.float32)) == (0, 2, 0, 9)
+    assert text_box(np.ones((30, 60, 3), np.float32)) == (0, 30, 0, 60)
+
+
+def test_trim_margins_cuts_wide_margins_down_and_reports_the_left_cut():
+    image = _page(100, 300, (40, 60, 100, 200))  # text 20 px high, 100 px of blank each side
+    trimmed, left = trim_margins(image, Margins(side=0.5, top_bottom=0.25))
+    top, bottom, x0, x1 = text_box(image)
+    side, above = round(0.5 * (bottom - top)), round(0.25 * (bottom - top))
+    assert left == x0 - side and trimmed.shape == (bottom - top + 2 * above, x1 - x0 + 2 * side)
+    np.testing.assert_array_equal(trimmed, image[top - above:bottom + above, left:x1 + side])
+
+
+def test_trim_margins_leaves_margins_within_the_limit_alone():
+    image = _page(30, 140, (5, 25, 8, 130))
+    trimmed, left = trim_margins(image, Margins(side=0.6, top_bottom=0.35))
+    assert left == 0 and trimmed.shape == image.shape
+
+
+def test_prepare_trims_only_for_a_model_that_declares_margins():
+    image = (_page(96, 200, (40, 56, 80, 120)) * 255).astype(np.uint8)  # 16-px text in 96-px-high blank
+    assert prepare(image, SPEC).shape[1] == round(200 * 32 / 96)
+    trimmed = prepare(image, InputSpec(margins=Margins(side=0.25, top_bottom=0.0)))
+    assert trimmed.shape[0] == 32 and trimmed.shape[1] < 120  # the 40-px word fills the height
+
+
+@settings(max_examples=60, deadline=None)
+@given(height=st.integers(12, 80), width=st.integers(12, 300), data=st.data(),
+       side=st.floats(0, 2), top_bottom=st.floats(0, 1))
+def test_trim_margins_never_cuts_the_text_and_bounds_every_margin(height, width, data, side, top_bottom):
+    top = data.draw(st.integers(0, height - 6))
+    bottom = data.draw(st.integers(top + 6, height))
+    left = data.draw(st.integers(0, width - 4))
+    right = data.draw(st.integers(left + 4, width))
+    image = _page(height, width, (top, bottom, left, right), noise=0.02, seed=height * width)
+    trimmed, cut = trim_margins(image, Margins(side, top_bottom))
+    text_top, text_bottom, text_left, text_right = text_box(image)
+    assert left >= text_left - 2 and right <= text_right + 2  # the box found is the text's, within the blur
+    assert cut <= text_left and cut + trimmed.shape[1] >= text_right  # the text's columns are all kept
+    text_height = text_bottom - text_top
+    assert cut + trimmed.shape[1] <= width and trimmed.shape[0] <= height
+    assert text_left - cut <= round(side * text_height) and trimmed.shape[0] <= text_height + 2 * round(top_bottom * text_height)

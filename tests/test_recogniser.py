@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 import warnings
@@ -14,7 +15,7 @@ import pytest
 from conftest import ORACLE_CHARSET, bar_span, build_oracle, oracle_metadata, render, save
 from PIL import Image
 
-from crnn_onnx import InvalidImageError, Prediction, Recogniser, registry
+from crnn_onnx import InvalidImageError, Prediction, Recogniser, preprocess, registry
 from crnn_onnx.charset import PRINTABLE_ASCII
 from crnn_onnx.labels import read_labels
 
@@ -42,6 +43,32 @@ def test_spans_are_in_the_crops_own_pixels(oracle):
     assert prediction.text == "abc"
     assert prediction.char_spans == tuple(bar_span(i, scale=2.0) for i in range(3))
     assert all(0 <= x0 < x1 <= big.shape[1] for x0, x1 in prediction.char_spans)
+
+
+def test_declared_margins_are_trimmed_before_reading(tmp_path):
+    """The oracle reads only the top rows of its input. Below the bars, 96 blank rows squeeze the
+    bars into a quarter of the height, so it misreads; cut down to a margin that leaves the crop 64
+    rows high (a 2x resize the oracle reads exactly), the bars fill the rows it reads."""
+    bars = render("cab")
+    crop = np.vstack([bars, np.full((96, bars.shape[1]), 255, np.uint8)])
+    top, bottom, _, _ = preprocess.text_box(preprocess.to_float(crop))
+    text_height = bottom - top
+    margins = json.dumps({"side": 10.0, "top_bottom": (64 - text_height) / text_height})
+    path = save(build_oracle(oracle_metadata(margins=margins)), tmp_path / "m.onnx")
+    assert Recogniser(path, rotate=False).read(crop).text == "cab"  # tall: only as given
+    assert Recogniser(path, rotate=False, trim_margins=False).read(crop).text != "cab"
+
+
+def test_spans_of_a_trimmed_crop_are_in_the_crops_own_columns():
+    model = Recogniser()
+    assert model.margins is not None, "the bundled model declares its margins"
+    crop = (np.ones((40, 400)) * 255).astype(np.uint8)
+    cv2.putText(crop, "margin", (220, 30), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    trimmed, left = preprocess.trim_margins(preprocess.to_float(crop), model.margins)
+    assert left > 150
+    whole, cut = model.read(crop), model.read(trimmed)
+    assert whole.text == cut.text and whole.text
+    assert whole.char_spans == tuple((x0 + left, x1 + left) for x0, x1 in cut.char_spans)
 
 
 def test_prediction_is_frozen(oracle):
@@ -138,7 +165,7 @@ def test_confidence_methods(oracle_path, method):
 @pytest.mark.parametrize("options", [
     {"decoder": "viterbi"}, {"beam_width": 0}, {"batch_size": 0}, {"lexicon": ["abc"]},
     {"confidence": "median"}, {"channel_order": "bgra"}, {"rotate": "yes"}, {"threads": 0},
-    {"inter_op_threads": -1},
+    {"inter_op_threads": -1}, {"trim_margins": "yes"}, {"regular_case": 1},
 ])
 def test_bad_options(oracle_path, options):
     with pytest.raises(ValueError):

@@ -17,7 +17,7 @@ from fontTools.pens.ttGlyphPen import TTGlyphPen  # noqa: E402
 from crnn_onnx import Recogniser  # noqa: E402
 from crnn_onnx.charset import PRINTABLE_ASCII  # noqa: E402
 from crnn_onnx.metrics import score  # noqa: E402
-from crnn_onnx.preprocess import padded_width  # noqa: E402
+from crnn_onnx.preprocess import Margins, padded_width  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
 from training.datasets import (MixedBatches, ctc_feasible, is_validation, load_source,  # noqa: E402
                                real_split, split_items, validation_sets)
@@ -26,8 +26,8 @@ from training.lexicon import lexicon_words, main as build_lexicon  # noqa: E402
 from training.pack import pack_real  # noqa: E402
 from training import validate  # noqa: E402
 from training.case_probe import VARIANTS, draw_line, mostly_capitals, probe_fonts  # noqa: E402
-from training.render import (BILEVEL_SHARE, LOOSE_SIDE_MARGIN, PAPER_SHARE, WIDE_SIDE_MARGIN, WIDE_SIDE_SHARE,  # noqa: E402
-                             SyntheticRenderer, _font)
+from training.render import (BILEVEL_SHARE, LOOSE_SIDE_MARGIN, LOOSE_TOP_BOTTOM_MARGIN, PAPER_SHARE,  # noqa: E402
+                             WIDE_SIDE_MARGIN, WIDE_SIDE_SHARE, SyntheticRenderer, _font)
 from training.text import DESCENDERS, FLAT_LINE_SHARE, TextSampler  # noqa: E402
 
 CHARSET = "".join(PRINTABLE_ASCII)
@@ -67,6 +67,13 @@ def build_font(path: Path, chars: str, same_case_glyph: bool = False, small_caps
     fb.setupPost()
     fb.save(str(path))
     return path
+
+
+@pytest.mark.parametrize("name", ["cpu", "cpu_case", "cpu_continue", "gpu", "gpu_case", "gpu_finetune"])
+def test_english_configs_declare_the_renderers_loose_margins(name):
+    """The default model's configs export margins equal to the loose frames it was trained on."""
+    config = TrainConfig.from_yaml(Path(__file__).resolve().parent.parent / "training" / "configs" / f"{name}.yaml")
+    assert config.input_spec().margins == Margins(side=LOOSE_SIDE_MARGIN, top_bottom=LOOSE_TOP_BOTTOM_MARGIN)
 
 
 def test_font_filter_accepts_full_font_and_rejects_bad_ones(tmp_path):

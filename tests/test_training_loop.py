@@ -12,6 +12,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="training tests need the 'train' extra")
 from crnn_onnx import Recogniser  # noqa: E402
 from crnn_onnx.charset import PRINTABLE_ASCII  # noqa: E402
+from crnn_onnx.preprocess import Margins  # noqa: E402
 from training import export  # noqa: E402
 from training.checkpoint import build_model, load_model, recalibrate_batchnorm, state_from_onnx  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
@@ -116,6 +117,19 @@ def test_export_parity_and_runtime_load(tiny_run, tmp_path):
     quantized = Recogniser(str(onnx_path.with_suffix(".int8.onnx")), threads=1)
     assert quantized.spec.charset == recogniser.spec.charset
     assert onnx_path.with_suffix(".int8.onnx").stat().st_size < onnx_path.stat().st_size
+
+
+def test_export_margins_are_stamped_kept_on_re_export_and_dropped(tiny_run, tmp_path):
+    _, _, best = tiny_run
+    with_margins, kept, dropped = tmp_path / "m.onnx", tmp_path / "kept.onnx", tmp_path / "dropped.onnx"
+    export.main([str(best), "--out", str(with_margins), "--margins", "0.3,0.1"])
+    assert Recogniser(str(with_margins)).margins == Margins(side=0.3, top_bottom=0.1)
+    export.main([str(with_margins), "--out", str(kept)])
+    assert Recogniser(str(kept)).spec.input_spec.margins == Margins(side=0.3, top_bottom=0.1)
+    export.main([str(with_margins), "--out", str(dropped), "--margins", "none"])
+    assert Recogniser(str(dropped)).margins is None
+    with pytest.raises(SystemExit):
+        export.main([str(best), "--out", str(tmp_path / "x.onnx"), "--margins", "0.3"])
 
 
 def test_warm_start_from_onnx_reproduces_the_network(tiny_run, tmp_path):

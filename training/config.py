@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from crnn_onnx.charset import PRINTABLE_ASCII
-from crnn_onnx.preprocess import InputSpec
+from crnn_onnx.preprocess import InputSpec, Margins
 
 from .model import WIDTH_STRIDE
 
@@ -21,6 +21,10 @@ class TrainConfig:
     conv_width: int = 32
     lstm_hidden: int = 256
     input_height: int = 32
+    #: {side, top_bottom}: the widest blank margins the exported model declares, as fractions of the
+    #: text's height (preprocess.trim_margins, applied at read time and to validation crops; the
+    #: training crops keep their rendered margins). None: read as given.
+    margins: dict[str, float] | None = None
     charset: str = "".join(PRINTABLE_ASCII)
     # data
     real_sets: list[str] = field(default_factory=list)   #: folders with labels.tsv (and IAM/tar sources)
@@ -58,7 +62,8 @@ class TrainConfig:
     seed: int = 0
 
     def input_spec(self) -> InputSpec:
-        return InputSpec(input_height=self.input_height, input_channels=1, width_stride=WIDTH_STRIDE)
+        return InputSpec(input_height=self.input_height, input_channels=1, width_stride=WIDTH_STRIDE,
+                         margins=Margins(**self.margins) if self.margins is not None else None)
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides) -> "TrainConfig":

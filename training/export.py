@@ -13,6 +13,7 @@ onnxruntime against the torch adapter.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -59,6 +60,8 @@ def export_onnx(model: CRNN, spec: preprocess.InputSpec, charset: tuple[str, ...
         "license": "MIT (weights trained on synthetic text and research datasets; see models/README.md)",
         "training": json.dumps(training or {}),
     }
+    if spec.margins is not None:
+        metadata["margins"] = json.dumps({"side": spec.margins.side, "top_bottom": spec.margins.top_bottom})
     return save_with_metadata(proto, metadata, tmp, out)
 
 
@@ -123,6 +126,19 @@ def real_parity_batches(labels_tsv: Path, spec: preprocess.InputSpec, count: int
     return batches
 
 
+def _margins(value: str) -> preprocess.Margins | str:
+    """``--margins``: "SIDE,TOP_BOTTOM" as Margins, or "none" as "" (drop the source's)."""
+    if value.strip().lower() == "none":
+        return ""
+    try:
+        side, top_bottom = (float(v) for v in value.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected SIDE,TOP_BOTTOM (two numbers) or 'none', not {value!r}") from None
+    if min(side, top_bottom) < 0:
+        raise argparse.ArgumentTypeError(f"margins must be non-negative, not {value!r}")
+    return preprocess.Margins(side=side, top_bottom=top_bottom)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="crnn-export", description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path, help="a training checkpoint (.pt) or a native .onnx to re-export")
@@ -132,11 +148,17 @@ def main(argv: list[str] | None = None) -> None:
                              "network wrapped for that host's conventions (docs/export_profiles.md)")
     parser.add_argument("--name", default=None, help="model name (default: the source ONNX's, else crnn-onnx-en)")
     parser.add_argument("--version", default=None, help="model version (default: the source ONNX's, else today)")
+    parser.add_argument("--margins", type=_margins, metavar="SIDE,TOP_BOTTOM",
+                        help="the widest blank margins the model reads well, as fractions of the text's height "
+                             "(metadata 'margins': the runtime cuts wider ones down to them), or 'none' "
+                             "(default: the source ONNX's, or the training config's)")
     parser.add_argument("--parity-labels", type=Path, help="labels.tsv whose first crops join the parity check")
     parser.add_argument("--int8", action="store_true",
                         help="also write OUT with suffix .int8.onnx: LSTM and linear weights quantised to int8")
     args = parser.parse_args(argv)
     model, spec, charset, summary, names = profiles.load_source(args.checkpoint)
+    if args.margins is not None:
+        spec = dataclasses.replace(spec, margins=args.margins or None)
     name = args.name or names.get("name") or "crnn-onnx-en"
     version = args.version or names.get("version") or time.strftime("%Y.%m.%d")
     if args.profile != "native":

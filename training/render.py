@@ -34,6 +34,8 @@ BILEVEL_SHARE = 0.15
 TIGHT_MARGIN = 0.1
 #: A loose frame's blank side margins, at most this fraction of the line's height on each side.
 LOOSE_SIDE_MARGIN = 0.6
+#: A loose frame's blank rows above and below the font's line box, at most this fraction of its height.
+LOOSE_TOP_BOTTOM_MARGIN = 0.35
 #: Share of loose frames whose blank side margins run up to WIDE_SIDE_MARGIN of the line's
 #: height (else up to LOOSE_SIDE_MARGIN). Generously padded boxes were outside the training
 #: frames: model 2026.11.28.3 read a stray first character in 7-18 of 36 clean lines with
@@ -148,7 +150,7 @@ class SyntheticRenderer:
             return self._cut_to_ink(ink)
         rng = self.rng
         h, w = ink.shape
-        top, bottom = (int(h * rng.uniform(0, 0.35)) for _ in range(2))
+        top, bottom = (int(h * rng.uniform(0, LOOSE_TOP_BOTTOM_MARGIN)) for _ in range(2))
         side = WIDE_SIDE_MARGIN if rng.random() < WIDE_SIDE_SHARE else LOOSE_SIDE_MARGIN
         left, right = (int(h * rng.uniform(0, side)) for _ in range(2))
         mask = np.zeros((h + top + bottom, w + left + right), np.float32)
