@@ -35,13 +35,19 @@ def _add_model_args(parser: argparse.ArgumentParser, decoding: bool = True) -> N
         parser.add_argument("--lexicon", help="words preferred by --decoder beam: a bundled lexicon's name ('en') "
                             "or a word-list file, one word per line")
         parser.add_argument("--batch-size", type=int, default=32)
+        parser.add_argument("--keep-margins", action="store_true",
+                            help="read crops with their margins as given (default: blank margins wider than the "
+                                 "model declares are cut down to them)")
+        parser.add_argument("--keep-case", action="store_true",
+                            help="keep the decoded letters' case (default: mixed-case words the model is unsure "
+                                 "of are rewritten in lower, Title or UPPER case)")
 
 
 def _recogniser(args: argparse.Namespace, threads: int | None = None) -> Recogniser:
     options: dict[str, Any] = {"threads": threads if threads is not None else args.threads}
     if hasattr(args, "decoder"):
         options.update(decoder=args.decoder, beam_width=args.beam_width, batch_size=args.batch_size,
-                       lexicon=args.lexicon)
+                       lexicon=args.lexicon, trim_margins=not args.keep_margins, regular_case=not args.keep_case)
     return Recogniser(args.model, inter_op_threads=1, **options)
 
 

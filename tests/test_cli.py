@@ -4,10 +4,11 @@ from __future__ import annotations
 import json
 
 import cv2
+import numpy as np
 import pytest
-from conftest import render
+from conftest import build_oracle, oracle_metadata, render, save
 
-from crnn_onnx import cli
+from crnn_onnx import cli, preprocess
 
 
 @pytest.fixture
@@ -38,6 +39,21 @@ def test_read(capsys, oracle_path, crop_set):
                        "--beam-width", "4")
     [result] = json.loads(out)
     assert result["text"] == "abc" and len(result["char_spans"]) == 3 and result["confidence"] > 0.99
+
+
+def test_read_keep_margins_reads_the_crop_as_given(capsys, tmp_path):
+    """An oracle declaring margins reads bars above 96 blank rows once they are cut away (as in
+    test_recogniser's margin test); --keep-margins reads the squeezed bars and misreads them."""
+    bars = render("cabcab")
+    crop = np.vstack([bars, np.full((96, bars.shape[1]), 255, np.uint8)])
+    top, bottom, _, _ = preprocess.text_box(preprocess.to_float(crop))
+    margins = json.dumps({"side": 10.0, "top_bottom": (64 - (bottom - top)) / (bottom - top)})
+    model = save(build_oracle(oracle_metadata(margins=margins)), tmp_path / "m.onnx")
+    cv2.imwrite(str(tmp_path / "crop.png"), crop)
+    _, out, _ = run(capsys, "read", tmp_path / "crop.png", "--model", model)
+    assert out.split("\t")[1].strip() == "cabcab"
+    _, out, _ = run(capsys, "read", tmp_path / "crop.png", "--model", model, "--keep-margins")
+    assert out.split("\t")[1].strip() != "cabcab"
 
 
 def test_read_reports_bad_images_and_continues(capsys, oracle_path, crop_set, tmp_path):
