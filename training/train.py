@@ -34,6 +34,8 @@ from .config import TrainConfig
 from .datasets import MixedBatches, real_split, validation_batches, validation_sets
 
 log = logging.getLogger("crnn-train")
+#: steps between progress-bar loss updates: each reads the loss back from the device (a sync)
+POSTFIX_EVERY = 50
 
 
 def lr_factor(config: TrainConfig, step: int, train_seconds: float) -> float:
@@ -62,14 +64,12 @@ def merge_case(logprobs: torch.Tensor, caseless: torch.Tensor, upper: torch.Tens
     stand for both cases: its log-prob becomes logaddexp(upper, lower). CTC reads only the
     blank and the target classes, so the targets (upper case) then score either case.
 
-    ``logprobs`` is (T, N, K); ``caseless`` (N,) bool.
+    ``logprobs`` is (T, N, K); ``caseless`` (N,) bool, on the same device. Computed for every
+    row and selected with ``where``, so nothing is read back to the host (no sync).
     """
-    if not bool(caseless.any()):
-        return logprobs
-    merged = torch.logaddexp(logprobs[:, :, upper], logprobs[:, :, lower])
-    out = logprobs.clone()
-    out[:, caseless.nonzero(as_tuple=True)[0].unsqueeze(1), upper.unsqueeze(0)] = merged[:, caseless]
-    return out
+    upper_logprobs = logprobs[:, :, upper]
+    merged = torch.logaddexp(upper_logprobs, logprobs[:, :, lower])
+    return logprobs.index_copy(2, upper, torch.where(caseless[None, :, None], merged, upper_logprobs))
 
 
 def set_train_mode(model: torch.nn.Module, freeze_batchnorm: bool, freeze_features: bool = False) -> None:
@@ -206,14 +206,18 @@ def train(config: TrainConfig) -> Path:
         waited += time.time() - tick
         if step >= config.steps:
             break
-        pixels = batch["image"].to(device, non_blocking=True)
+        # every copy is asynchronous and the loss stays on the device between log lines, so the
+        # host queues the next step while the GPU runs this one (a blocking copy or .item() per
+        # step would make the GPU wait for the host's kernel launches)
+        pixels, caseless, targets, input_lengths, target_lengths = (
+            batch[key].to(device, non_blocking=True)
+            for key in ("image", "caseless", "targets", "input_lengths", "target_lengths"))
         if device.type == "cpu":
             pixels = pixels.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             logprobs = model(pixels)
-        logprobs = merge_case(logprobs.float().permute(1, 0, 2), batch["caseless"].to(device), upper, lower)
-        loss = ctc(logprobs, batch["targets"].to(device),
-                   batch["input_lengths"].to(device), batch["target_lengths"].to(device))
+        logprobs = merge_case(logprobs.float().permute(1, 0, 2), caseless, upper, lower)
+        loss = ctc(logprobs, targets, input_lengths, target_lengths)
         lr = config.lr * lr_factor(config, step, train_seconds)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -223,9 +227,10 @@ def train(config: TrainConfig) -> Path:
         optimizer.step()
         step += 1
         images_seen += len(batch["texts"])
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        running = loss.detach().clone() if running is None else running.mul_(0.98).add_(loss.detach(), alpha=0.02)
         progress.update(1)
-        progress.set_postfix(loss=f"{running:.3f}", lr=f"{lr:.2e}")
+        if step % POSTFIX_EVERY == 0:
+            progress.set_postfix(loss=f"{running.item():.3f}", lr=f"{lr:.2e}")
         now = time.time()
         train_seconds += now - tick
         tick = now
@@ -234,7 +239,7 @@ def train(config: TrainConfig) -> Path:
             val_started = time.time()
             results, current = validation_score(model, val_batches, charset, device)
             row = {"step": step, "images_seen": images_seen, "minutes": round(train_seconds / 60, 2),
-                   "train_loss": round(running, 4), "lr": lr, "data_wait_seconds": round(waited, 1)}
+                   "train_loss": round(running.item(), 4), "lr": lr, "data_wait_seconds": round(waited, 1)}
             waited = 0.0
             for name, r in results.items():
                 row[f"{name}_word_accuracy"] = round(r.word_accuracy, 4)
