@@ -139,11 +139,13 @@ def _margins(metadata: dict[str, str]) -> Margins | None:
     if "margins" not in metadata:
         return None
     margins = _json(metadata, "margins")
-    if (not isinstance(margins, dict) or set(margins) != {"side", "top_bottom"}
-            or any(type(v) not in (int, float) or not 0 <= v < 100 for v in margins.values())):
+    try:
+        if not isinstance(margins, dict) or set(margins) != {"side", "top_bottom"}:
+            raise ValueError
+        return Margins(side=margins["side"], top_bottom=margins["top_bottom"])
+    except ValueError:
         raise ModelFormatError("metadata 'margins' must be a JSON object with keys 'side' and 'top_bottom' "
-                               f"holding non-negative numbers, got {metadata['margins']!r}")
-    return Margins(side=float(margins["side"]), top_bottom=float(margins["top_bottom"]))
+                               f"holding numbers in [0, 100), got {metadata['margins']!r}") from None
 
 
 def _check_graph(inputs: list, outputs: list, spec: InputSpec, num_classes: int) -> None:

@@ -27,15 +27,28 @@ from .errors import InvalidImageError
 EDGE_SHARE = 0.3
 #: :func:`text_box` looks for the text on a copy at most this many rows high: the model's scale.
 TEXT_BOX_HEIGHT = 32
+#: :func:`text_box`'s reference is the profile's 95th percentile, but never an entry further down
+#: than this many from the top: a short word in a very wide blank crop still sets it.
+REFERENCE_RANK = 16
+#: Bounds of :func:`text_box` this close to the crop's edge (pixels of the shrunk copy, the
+#: filters' reach, where the edge filter sees nothing) are moved onto the edge.
+EDGE_REACH = 2
 
 
 @dataclass(frozen=True)
 class Margins:
     """The widest blank margins a model reads well, as fractions of the text's height:
-    ``side`` left and right, ``top_bottom`` above and below (:func:`trim_margins`)."""
+    ``side`` left and right, ``top_bottom`` above and below (:func:`trim_margins`).
+    Each is a finite number in [0, 100); anything else raises ValueError."""
 
     side: float
     top_bottom: float
+
+    def __post_init__(self):
+        for name in ("side", "top_bottom"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 100:
+                raise ValueError(f"margins {name} must be a number in [0, 100), not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -130,39 +143,47 @@ def to_channels(image: np.ndarray, channels: int) -> np.ndarray:
 
 
 def text_box(image: np.ndarray) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right), half-open pixel bounds of the text in a float H×W or H×W×3 image.
+    """(top, bottom, left, right), half-open pixel bounds of the text in a float H×W or H×W×C image.
 
-    Found on a copy shrunk to :data:`TEXT_BOX_HEIGHT` rows (area interpolation;
-    a blurred large crop is sharp there) from its vertical edges, the sides of
-    strokes: the horizontal 3×3 Sobel of the blurred image in each colour
-    channel, the strongest channel kept (red letters on black have their
-    edges in red). Text rows are those whose strongest edge reaches
-    :data:`EDGE_SHARE` of the 95th-percentile row's; text columns likewise,
-    over the text rows. A border, rule or underline, with horizontal edges
-    only, neither sets the reference nor counts as text. Bounds are mapped
-    back outward to whole pixels. A crop with no edges at all (blank), or
-    under 3 pixels either way, is all text.
+    Found on a float32 copy shrunk to :data:`TEXT_BOX_HEIGHT` rows (area
+    interpolation; a blurred large crop is sharp there) from its vertical
+    edges, the sides of strokes: the horizontal 3×3 Sobel of the blurred image
+    in each colour channel, the strongest channel kept (red letters on black
+    have their edges in red). Text rows are those whose strongest edge reaches
+    :data:`EDGE_SHARE` of the reference row's (:func:`_span`); text columns
+    likewise, over the text rows. A border, rule or underline, with horizontal
+    edges only, neither sets the reference nor counts as text. Bounds within
+    :data:`EDGE_REACH` of the crop's edge are moved onto it (ink touching the
+    edge has no outer edge to find), and all are mapped back outward to whole
+    pixels. A crop with no edges at all (blank), or under 3 pixels either way,
+    is all text. Meant for text spanning a third or more of the crop's height,
+    as in a detector's box: much smaller text in a tall crop is looked for at
+    the shrunk copy's resolution, where its strokes blur together.
     """
     height, width = image.shape[:2]
     if height < 3 or width < 3:
         return 0, height, 0, width
     scale = min(1.0, TEXT_BOX_HEIGHT / height)
-    small = image if scale == 1.0 else cv2.resize(
-        image, (max(3, round(width * scale)), TEXT_BOX_HEIGHT), interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (3, 3), 0)
-    sides = np.abs(cv2.Sobel(small, cv2.CV_32F, 1, 0))  # vertical edges: the sides of strokes
+    small = np.asarray(image, np.float32)
+    if scale < 1.0:
+        small = cv2.resize(small, (max(3, round(width * scale)), TEXT_BOX_HEIGHT), interpolation=cv2.INTER_AREA)
+    sides = np.abs(cv2.Sobel(cv2.GaussianBlur(small, (3, 3), 0), cv2.CV_32F, 1, 0))  # the sides of strokes
     if sides.ndim == 3:
         sides = sides.max(axis=2)
     top, bottom = _span(sides.max(axis=1))
     left, right = _span(sides[top:bottom].max(axis=0))
-    y_scale, x_scale = small.shape[0] / height, small.shape[1] / width
-    return (int(top / y_scale), min(height, math.ceil(bottom / y_scale)),
-            int(left / x_scale), min(width, math.ceil(right / x_scale)))
+    rows, columns = sides.shape
+    top, left = (0 if v <= EDGE_REACH else v for v in (top, left))
+    bottom, right = (n if v >= n - EDGE_REACH else v for v, n in ((bottom, rows), (right, columns)))
+    return (int(top * height / rows), min(height, math.ceil(bottom * height / rows)),
+            int(left * width / columns), min(width, math.ceil(right * width / columns)))
 
 
 def _span(profile: np.ndarray) -> tuple[int, int]:
-    """Half-open bounds of the entries reaching EDGE_SHARE of the profile's 95th percentile."""
-    reference = np.percentile(profile, 95)
+    """Half-open bounds of the entries reaching EDGE_SHARE of the reference: the profile's 95th
+    percentile, or its REFERENCE_RANK-th largest entry when that is higher."""
+    ranked = np.sort(profile)[::-1]
+    reference = max(np.percentile(profile, 95), ranked[min(REFERENCE_RANK, len(ranked)) - 1])
     on = np.flatnonzero(profile >= EDGE_SHARE * reference) if reference > 0 else np.empty(0, int)
     return (int(on[0]), int(on[-1]) + 1) if on.size else (0, len(profile))
 
@@ -171,10 +192,10 @@ def trim_margins(image: np.ndarray, margins: Margins) -> tuple[np.ndarray, int]:
     """``image`` with its blank margins cut down to at most ``margins`` × the text's height
     (:func:`text_box`), and the number of columns cut on the left (to map positions back).
 
-    Narrower margins are kept as they are; the text itself is never cut. A model
-    misreads crops framed much looser than it was trained on (a stray copy of the
-    first letter in a wide left margin, small letters under tall margins), which
-    a detector's generous boxes produce.
+    Narrower margins are kept as they are; nothing inside the text box is cut. A
+    model misreads crops framed much looser than it was trained on (a stray copy
+    of the first letter in a wide left margin, small letters under tall
+    margins), which a detector's generous boxes produce.
     """
     top, bottom, left, right = text_box(image)
     text_height = bottom - top
@@ -182,6 +203,16 @@ def trim_margins(image: np.ndarray, margins: Margins) -> tuple[np.ndarray, int]:
     above = int(round(margins.top_bottom * text_height))
     x0, y0 = max(0, left - side), max(0, top - above)
     return image[y0:bottom + above, x0:right + side], x0
+
+
+def fit(image: np.ndarray, spec: InputSpec, margins: Margins | None) -> tuple[np.ndarray, int, int]:
+    """A float crop as the network reads it: cut to ``margins`` (None: as given), converted
+    to the model's channels and resized. Returns (resized H×W×C, the width read, the columns
+    cut on the left): the last two map the network's frames back to the crop's columns."""
+    offset = 0
+    if margins is not None:
+        image, offset = trim_margins(image, margins)
+    return resize_to_height(to_channels(image, spec.input_channels), spec), image.shape[1], offset
 
 
 def resize_to_height(image: np.ndarray, spec: InputSpec) -> np.ndarray:
@@ -201,10 +232,7 @@ def resize_to_height(image: np.ndarray, spec: InputSpec) -> np.ndarray:
 
 def prepare(crop: Any, spec: InputSpec, channel_order: str = "bgr") -> np.ndarray:
     """One crop as a resized float32 H×W×C array in [0, 1], ready for :func:`batch`."""
-    image = to_float(crop, channel_order)
-    if spec.margins is not None:
-        image = trim_margins(image, spec.margins)[0]
-    return resize_to_height(to_channels(image, spec.input_channels), spec)
+    return fit(to_float(crop, channel_order), spec, spec.margins)[0]
 
 
 def frames_for_width(width: int, spec: InputSpec) -> int:

@@ -92,7 +92,8 @@ class Recogniser:
     - ``trim_margins``: True (default) cuts blank margins wider than the
       model's declared ``margins`` (its metadata; models without them are read
       as given) down to them before resizing; False reads every crop with its
-      margins as given. Spans are in the columns of the crop as given either way.
+      margins as given. Spans are in the crop's own columns either way (those
+      of the rotated crop for a tall crop read rotated: :class:`Prediction`).
     - ``regular_case``: True (default) rewrites a word read in mixed case
       (``daTA``) in lower, Title or UPPER case when the model finds that
       almost as likely (:func:`crnn_onnx.decode.regular_case`); False keeps
@@ -242,14 +243,11 @@ class Recogniser:
         for index, image in enumerate(images):
             candidates = geometry.upright_candidates(image) if self.rotate == "auto" else [(image, 0)]
             for candidate, _ in candidates:
+                fitted, width, offset = preprocess.fit(candidate, spec, self.margins)
                 owners.append(index)
-                offset = 0
-                if self.margins is not None:
-                    candidate, offset = preprocess.trim_margins(candidate, self.margins)
-                widths.append(candidate.shape[1])
+                widths.append(width)
                 offsets.append(offset)
-                channels = preprocess.to_channels(candidate, spec.input_channels)
-                resized.append(preprocess.resize_to_height(channels, spec))
+                resized.append(fitted)
         buckets: dict[int, list[int]] = {}  # one padded width per batch, so each crop reads as it would alone
         for row, image in enumerate(resized):
             buckets.setdefault(preprocess.padded_width(image.shape[1], spec), []).append(row)
@@ -293,12 +291,13 @@ class Recogniser:
         """A Prediction from one row's valid log-probs (T, K) and its decoding, edge spaces stripped."""
         if self._space is not None:
             decoded = decode.strip_label(decoded, self._space)
-        if self._case_pairs:
-            decoded = decode.regular_case(logp, decoded, self._case_pairs)
         probs = np.exp(logp)
         char_confs = tuple(float(c) for c in decode.char_confidences(probs, decoded))
         confidence = decode.text_confidence(char_confs, method=self.confidence, blank_probs=probs[:, 0])
-        text = "".join(self.spec.charset[label - 1] for label in decoded.labels)
+        # letter case is rewritten in the text only: confidences and spans are those of the letters as
+        # decoded, whose frames are the ones that emit them (a rewritten case is not their best class)
+        letters = decode.regular_case(logp, decoded, self._case_pairs) if self._case_pairs else decoded
+        text = "".join(self.spec.charset[label - 1] for label in letters.labels)
         return Prediction(text=text, confidence=float(min(1.0, max(0.0, confidence))), char_confidences=char_confs,
                           char_spans=self._spans(logp, decoded, crop_width, resized_width, offset))
 

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
-from conftest import ORACLE_CHARSET, bar_span, build_oracle, oracle_metadata, render, save
+from conftest import BAR, GAP, MARGIN, ORACLE_CHARSET, bar_span, build_oracle, oracle_metadata, render, save
 from PIL import Image
 
 from crnn_onnx import InvalidImageError, Prediction, Recogniser, preprocess, registry
@@ -69,6 +69,22 @@ def test_spans_of_a_trimmed_crop_are_in_the_crops_own_columns():
     whole, cut = model.read(crop), model.read(trimmed)
     assert whole.text == cut.text and whole.text
     assert whole.char_spans == tuple((x0 + left, x1 + left) for x0, x1 in cut.char_spans)
+
+
+def test_case_rewrite_changes_the_text_only(tmp_path):
+    """An oracle whose classes are 'a', 'A', 'b' (levels 0, 0.25, 0.5) reads a bar of level 0.14 as
+    'A', 1.2 nats ahead of 'a': "aAa" is mixed case within the margin, so the text becomes "aaa";
+    the confidences and spans stay those of the letters as decoded."""
+    path = save(build_oracle(oracle_metadata(charset=json.dumps(["a", "A", "b"]))), tmp_path / "m.onnx")
+    crop = np.full((32, 2 * MARGIN + 3 * BAR + 2 * GAP), 255, np.uint8)
+    for i, level in enumerate((0.0, 0.14, 0.0)):
+        crop[:, MARGIN + i * (BAR + GAP):MARGIN + i * (BAR + GAP) + BAR] = round(255 * level)
+    as_decoded = Recogniser(path, regular_case=False).read(crop)
+    rewritten = Recogniser(path).read(crop)
+    assert as_decoded.text == "aAa" and rewritten.text == "aaa"
+    assert rewritten.char_spans == as_decoded.char_spans
+    assert rewritten.char_confidences == as_decoded.char_confidences
+    assert rewritten.confidence == as_decoded.confidence
 
 
 def test_prediction_is_frozen(oracle):

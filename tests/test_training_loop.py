@@ -128,8 +128,9 @@ def test_export_margins_are_stamped_kept_on_re_export_and_dropped(tiny_run, tmp_
     assert Recogniser(str(kept)).spec.input_spec.margins == Margins(side=0.3, top_bottom=0.1)
     export.main([str(with_margins), "--out", str(dropped), "--margins", "none"])
     assert Recogniser(str(dropped)).margins is None
-    with pytest.raises(SystemExit):
-        export.main([str(best), "--out", str(tmp_path / "x.onnx"), "--margins", "0.3"])
+    for bad in ("0.3", "nan,0.1", "-0.1,0.1", "150,0"):
+        with pytest.raises(SystemExit):
+            export.main([str(best), "--out", str(tmp_path / "x.onnx"), "--margins", bad])
 
 
 def test_warm_start_from_onnx_reproduces_the_network(tiny_run, tmp_path):

@@ -132,11 +132,10 @@ def _margins(value: str) -> preprocess.Margins | str:
         return ""
     try:
         side, top_bottom = (float(v) for v in value.split(","))
+        return preprocess.Margins(side=side, top_bottom=top_bottom)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected SIDE,TOP_BOTTOM (two numbers) or 'none', not {value!r}") from None
-    if min(side, top_bottom) < 0:
-        raise argparse.ArgumentTypeError(f"margins must be non-negative, not {value!r}")
-    return preprocess.Margins(side=side, top_bottom=top_bottom)
+        raise argparse.ArgumentTypeError(
+            f"expected SIDE,TOP_BOTTOM (two numbers in [0, 100)) or 'none', not {value!r}") from None
 
 
 def main(argv: list[str] | None = None) -> None:
