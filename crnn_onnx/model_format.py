@@ -139,13 +139,13 @@ def _margins(metadata: dict[str, str]) -> Margins | None:
     if "margins" not in metadata:
         return None
     margins = _json(metadata, "margins")
-    try:
-        if not isinstance(margins, dict) or set(margins) != {"side", "top_bottom"}:
-            raise ValueError
-        return Margins(side=margins["side"], top_bottom=margins["top_bottom"])
-    except ValueError:
-        raise ModelFormatError("metadata 'margins' must be a JSON object with keys 'side' and 'top_bottom' "
-                               f"holding numbers in [0, 100), got {metadata['margins']!r}") from None
+    if isinstance(margins, dict) and set(margins) == {"side", "top_bottom"}:
+        try:
+            return Margins(**margins)
+        except ValueError:
+            pass
+    raise ModelFormatError("metadata 'margins' must be a JSON object with keys 'side' and 'top_bottom' "
+                           f"holding numbers in [0, 100), got {metadata['margins']!r}")
 
 
 def _check_graph(inputs: list, outputs: list, spec: InputSpec, num_classes: int) -> None:

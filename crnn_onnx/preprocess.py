@@ -1,9 +1,10 @@
 """The one preprocessing shared by the runtime and training (DESIGN §4).
 
 Steps: coerce any accepted crop to float32 in [0, 1]; when the model declares
-``margins``, cut blank margins wider than those down to them (:func:`trim_margins`);
-convert to grey or RGB as the model asks; resize to the model's input height keeping the aspect ratio
-(area interpolation when shrinking, cubic when enlarging; width at least
+``margins``, cut blank margins wider than those down to them
+(:func:`trim_margins`); convert to grey or RGB as the model asks; resize to the
+model's input height keeping the aspect ratio (:func:`fit` does these three;
+area interpolation when shrinking, cubic when enlarging; width at least
 ``min_width``); pad on the right with ``pad_value`` to the crop's width bucket
 (:func:`padded_width`, a multiple of ``width_stride``; a batch holds one
 bucket); normalise with ``(x - mean) / std``.
@@ -182,8 +183,8 @@ def text_box(image: np.ndarray) -> tuple[int, int, int, int]:
 def _span(profile: np.ndarray) -> tuple[int, int]:
     """Half-open bounds of the entries reaching EDGE_SHARE of the reference: the profile's 95th
     percentile, or its REFERENCE_RANK-th largest entry when that is higher."""
-    ranked = np.sort(profile)[::-1]
-    reference = max(np.percentile(profile, 95), ranked[min(REFERENCE_RANK, len(ranked)) - 1])
+    rank = min(REFERENCE_RANK, len(profile))
+    reference = max(np.percentile(profile, 95), np.partition(profile, -rank)[-rank])
     on = np.flatnonzero(profile >= EDGE_SHARE * reference) if reference > 0 else np.empty(0, int)
     return (int(on[0]), int(on[-1]) + 1) if on.size else (0, len(profile))
 

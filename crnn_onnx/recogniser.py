@@ -3,12 +3,12 @@
 Pipeline per call: each crop to float [0, 1] (``preprocess.to_float``); tall
 crops expanded into their upright candidates (``geometry.upright_candidates``);
 each candidate's blank margins cut down to the model's ``margins``, when it
-declares them (``preprocess.trim_margins``); each candidate converted to the model's channels and resized to its input
-height; candidates sorted by resized width and batched (right-padded with
-``pad_value``, so padding stays small); one onnxruntime call per batch; each
-row decoded over its own valid frames only, ceil(resized width /
-width_stride); for a tall crop the most confident candidate kept; results
-returned in input order.
+declares them, then converted to the model's channels and resized to its input
+height (``preprocess.fit``); candidates sorted by resized width and batched
+(right-padded with ``pad_value``, so padding stays small); one onnxruntime
+call per batch; each row decoded over its own valid frames only, ceil(resized
+width / width_stride); for a tall crop the most confident candidate kept;
+results returned in input order.
 """
 from __future__ import annotations
 
