@@ -133,6 +133,15 @@ def test_renderer_draws_ink_on_a_text_shaped_crop(system_fonts):
     assert long.shape[1] / long.shape[0] > short.shape[1] / short.shape[0]
 
 
+def test_renderer_draws_lone_punctuation_without_failing(system_fonts):
+    """A tight frame round "." or "-" is a few pixels high; the degradations must not fail on it
+    (Downscale shrank such crops to nothing, and clutter cut 2 rows from a 1-row mask)."""
+    renderer = SyntheticRenderer(system_fonts, random.Random(0))
+    for text in (".", "-", "_"):
+        images = [renderer.render(text) for _ in range(300)]
+        assert all(image.dtype == np.uint8 and min(image.shape) >= 1 for image in images)
+
+
 def test_renderer_draws_paper_contrast_as_well_as_low_contrast(system_fonts):
     """Black-on-white print (contrast over 230) must be in the mix, not only dimmer crops."""
     renderer = SyntheticRenderer(system_fonts, random.Random(4))

@@ -42,6 +42,9 @@ LOOSE_TOP_BOTTOM_MARGIN = 0.35
 #: 1-1.3 heights of white at the sides.
 WIDE_SIDE_SHARE = 0.1
 WIDE_SIDE_MARGIN = 1.5
+#: Crops with a side shorter than this (px; a tight frame round "." or "-") skip the
+#: degradations: Downscale's 0.3 scale would shrink that side to nothing, and OpenCV raises.
+MIN_DEGRADE_SIDE = 4
 
 
 @lru_cache(maxsize=4096)
@@ -139,6 +142,8 @@ class SyntheticRenderer:
             image = np.where((image > cut) == (bg_level > ink_level), 255, 0).astype(np.uint8)
             if rng.random() < 0.5:  # as scanned: no blur, noise or compression after the threshold
                 return image
+        if min(image.shape) < MIN_DEGRADE_SIDE:
+            return image
         return self.degrade(image=image)["image"]
 
     def _frame(self, ink: np.ndarray, tight: bool) -> np.ndarray:
@@ -185,7 +190,7 @@ class SyntheticRenderer:
         rng = self.rng
         ghost = self._draw_text("".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGH0123456789 ") for _ in range(40)),
                                 _font(rng.choice(self.fonts), size), 0)
-        cut = rng.randint(1, max(2, mask.shape[0] // 5))
+        cut = min(rng.randint(1, max(2, mask.shape[0] // 5)), mask.shape[0])  # a 1-row mask takes 1
         width = min(mask.shape[1], ghost.shape[1])
         if rng.random() < 0.5:
             mask[:cut, :width] = np.maximum(mask[:cut, :width], ghost[-cut:, :width])
