@@ -18,7 +18,7 @@ from training.checkpoint import build_model, load_model, recalibrate_batchnorm, 
 from training.config import TrainConfig  # noqa: E402
 from training.fonts import find_fonts  # noqa: E402
 from training.model import CRNN  # noqa: E402
-from training.train import case_pairs, lr_factor, merge_case, set_train_mode, train  # noqa: E402
+from training.train import case_pairs, config_from_args, lr_factor, merge_case, set_train_mode, train  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CHARSET = "".join(PRINTABLE_ASCII)
@@ -59,6 +59,15 @@ def test_lr_schedule_warms_up_then_decays_by_steps_or_time():
     assert lr_factor(config, 100, 0) == pytest.approx(1.0)
     assert lr_factor(config, 1000, 0) == pytest.approx(0.05)
     assert lr_factor(config, 100, 600) == pytest.approx(0.05)  # time limit reached first
+
+
+def test_command_line_options_override_the_yaml_and_the_rest_keep_it():
+    yaml_config = TrainConfig.from_yaml(REPO / "training/configs/gpu_case.yaml")
+    config = config_from_args(["--config", str(REPO / "training/configs/gpu_case.yaml"), "--lr", "1.5e-4",
+                               "--time-limit-minutes", "7"])
+    assert (config.lr, config.time_limit_minutes) == (1.5e-4, 7.0) != (yaml_config.lr, yaml_config.time_limit_minutes)
+    assert config.to_dict() | {"lr": yaml_config.lr, "time_limit_minutes": yaml_config.time_limit_minutes} \
+        == yaml_config.to_dict()
 
 
 @pytest.fixture(scope="module")

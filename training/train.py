@@ -261,7 +261,8 @@ def train(config: TrainConfig) -> Path:
     return out / "best.pt"
 
 
-def main(argv: list[str] | None = None) -> None:
+def config_from_args(argv: list[str] | None = None) -> TrainConfig:
+    """The run's config: the ``--config`` YAML with any options given on the command line over it."""
     parser = argparse.ArgumentParser(prog="crnn-train", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, required=True, help="YAML file of TrainConfig fields")
     parser.add_argument("--out-dir")
@@ -270,11 +271,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int)
     parser.add_argument("--init-from")
     parser.add_argument("--time-limit-minutes", type=float)
+    parser.add_argument("--lr", type=float, help="peak learning rate (a gentler warm restart: lower)")
     parser.add_argument("--real-sets", nargs="*")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     overrides = {k: v for k, v in vars(args).items() if k != "config"}
-    config = TrainConfig.from_yaml(args.config, **overrides)
+    return TrainConfig.from_yaml(args.config, **overrides)
+
+
+def main(argv: list[str] | None = None) -> None:
+    config = config_from_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     best = train(config)
     print(f"best checkpoint: {best}")
 
