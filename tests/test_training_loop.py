@@ -64,10 +64,10 @@ def test_lr_schedule_warms_up_then_decays_by_steps_or_time():
 def test_command_line_options_override_the_yaml_and_the_rest_keep_it():
     yaml_config = TrainConfig.from_yaml(REPO / "training/configs/gpu_case.yaml")
     config = config_from_args(["--config", str(REPO / "training/configs/gpu_case.yaml"), "--lr", "1.5e-4",
-                               "--time-limit-minutes", "7"])
-    assert (config.lr, config.time_limit_minutes) == (1.5e-4, 7.0) != (yaml_config.lr, yaml_config.time_limit_minutes)
-    assert config.to_dict() | {"lr": yaml_config.lr, "time_limit_minutes": yaml_config.time_limit_minutes} \
-        == yaml_config.to_dict()
+                               "--time-limit-minutes", "7", "--batch-size", "384"])
+    given = {"lr": 1.5e-4, "time_limit_minutes": 7.0, "batch_size": 384}
+    assert all(getattr(config, k) == v != getattr(yaml_config, k) for k, v in given.items())
+    assert config.to_dict() | {k: getattr(yaml_config, k) for k in given} == yaml_config.to_dict()
 
 
 @pytest.fixture(scope="module")

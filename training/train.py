@@ -272,6 +272,7 @@ def config_from_args(argv: list[str] | None = None) -> TrainConfig:
     parser.add_argument("--init-from")
     parser.add_argument("--time-limit-minutes", type=float)
     parser.add_argument("--lr", type=float, help="peak learning rate (a gentler warm restart: lower)")
+    parser.add_argument("--batch-size", type=int, help="crops per step")
     parser.add_argument("--real-sets", nargs="*")
     args = parser.parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if k != "config"}
