@@ -142,6 +142,24 @@ def test_renderer_draws_lone_punctuation_without_failing(system_fonts):
         assert all(image.dtype == np.uint8 and min(image.shape) >= 1 for image in images)
 
 
+def test_clutter_lies_outside_a_tight_frame_and_inside_a_loose_ones_margin(system_fonts):
+    """UW3's tight lines show specks of the next line beyond the text's own rows: a tight
+    frame grows to take them, leaving its text untouched; a loose frame keeps its size."""
+    renderer = SyntheticRenderer(system_fonts, random.Random(3))
+    ink = renderer._draw_text("seven", _font(str(system_fonts[0]), 32), 0)
+    tight = renderer._frame(ink, True)
+    inked_outside = 0
+    for _ in range(40):
+        cluttered = renderer._add_clutter(tight.copy(), 32, outside=True)
+        extra = cluttered.shape[0] - tight.shape[0]
+        assert cluttered.shape[1] == tight.shape[1] and 1 <= extra <= tight.shape[0] // 5 + tight.shape[0] // 10
+        top = next(t for t in (0, extra) if np.array_equal(cluttered[t:t + tight.shape[0]], tight))
+        inked_outside += cluttered[:top].max(initial=0) > 0.25 or cluttered[top + tight.shape[0]:].max(initial=0) > 0.25
+        loose = renderer._frame(ink, False)
+        assert renderer._add_clutter(loose.copy(), 32, outside=False).shape == loose.shape
+    assert inked_outside >= 10, "the neighbouring line's ink shows in the added rows"
+
+
 def test_renderer_draws_paper_contrast_as_well_as_low_contrast(system_fonts):
     """Black-on-white print (contrast over 230) must be in the mix, not only dimmer crops."""
     renderer = SyntheticRenderer(system_fonts, random.Random(4))

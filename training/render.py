@@ -129,7 +129,7 @@ class SyntheticRenderer:
         tight = rng.random() < TIGHT_FRAME_SHARE
         mask = self._frame(ink, tight)
         if rng.random() < 0.2:  # clutter: bits of neighbouring lines above/below
-            self._add_clutter(mask, size)
+            mask = self._add_clutter(mask, size, outside=tight)
         mask = self._warp(mask)
         if tight:  # cut again after the warp, which grows the canvas (a 2° turn of a long line by a lot)
             mask = self._cut_to_ink(mask, margin=TIGHT_MARGIN)
@@ -186,16 +186,28 @@ class SyntheticRenderer:
         ink, bg = base, base + contrast
         return (bg, ink) if dark_on_light else (ink, bg)
 
-    def _add_clutter(self, mask: np.ndarray, size: int) -> None:
+    def _add_clutter(self, mask: np.ndarray, size: int, outside: bool) -> np.ndarray:
+        """``mask`` with the edge of a neighbouring line's ink (its inked rows) above or below.
+        Loose frames take it in their blank margin; a tight frame (``outside``) has none, so it
+        grows by those rows plus a gap of up to a tenth of its height, leaving the text's own rows
+        untouched (UW3's tight lines show specks of the next line at the edge)."""
         rng = self.rng
         ghost = self._draw_text("".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGH0123456789 ") for _ in range(40)),
                                 _font(rng.choice(self.fonts), size), 0)
-        cut = min(rng.randint(1, max(2, mask.shape[0] // 5)), mask.shape[0])  # a 1-row mask takes 1
+        rows = np.flatnonzero(ghost.max(axis=1) > 0.25)
+        if rows.size:  # its edge rows then carry ink (the line box's are mostly blank)
+            ghost = ghost[rows[0]:rows[-1] + 1]
+        cut = min(rng.randint(1, max(2, mask.shape[0] // 5)), mask.shape[0], len(ghost))  # 1 on a 1-row mask
         width = min(mask.shape[1], ghost.shape[1])
-        if rng.random() < 0.5:
+        above = rng.random() < 0.5
+        if outside:
+            grow = cut + rng.randint(0, max(1, mask.shape[0] // 10))
+            mask = np.pad(mask, ((grow, 0) if above else (0, grow), (0, 0)))
+        if above:
             mask[:cut, :width] = np.maximum(mask[:cut, :width], ghost[-cut:, :width])
         else:
             mask[-cut:, :width] = np.maximum(mask[-cut:, :width], ghost[:cut, :width])
+        return mask
 
     def _warp(self, mask: np.ndarray) -> np.ndarray:
         """Rotation, shear/perspective and curvature applied to the ink mask."""
