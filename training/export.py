@@ -61,7 +61,7 @@ def export_onnx(model: CRNN, spec: preprocess.InputSpec, charset: tuple[str, ...
         "training": json.dumps(training or {}),
     }
     if spec.margins is not None:
-        metadata["margins"] = json.dumps({"side": spec.margins.side, "top_bottom": spec.margins.top_bottom})
+        metadata["margins"] = json.dumps(dataclasses.asdict(spec.margins))
     return save_with_metadata(proto, metadata, tmp, out)
 
 

@@ -194,9 +194,7 @@ class SyntheticRenderer:
         rng = self.rng
         ghost = self._draw_text("".join(rng.choice("abcdefghijklmnopqrstuvwxyzABCDEFGH0123456789 ") for _ in range(40)),
                                 _font(rng.choice(self.fonts), size), 0)
-        rows = np.flatnonzero(ghost.max(axis=1) > 0.25)
-        if rows.size:  # its edge rows then carry ink (the line box's are mostly blank)
-            ghost = ghost[rows[0]:rows[-1] + 1]
+        ghost = self._cut_to_ink(ghost)  # its edge rows then carry ink (the line box's are mostly blank)
         cut = min(rng.randint(1, max(2, mask.shape[0] // 5)), mask.shape[0], len(ghost))  # 1 on a 1-row mask
         width = min(mask.shape[1], ghost.shape[1])
         above = rng.random() < 0.5
