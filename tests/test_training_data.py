@@ -19,15 +19,17 @@ from crnn_onnx.charset import PRINTABLE_ASCII  # noqa: E402
 from crnn_onnx.metrics import score  # noqa: E402
 from crnn_onnx.preprocess import Margins, padded_width  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
-from training.datasets import (MixedBatches, ctc_feasible, is_validation, load_source,  # noqa: E402
+from training.datasets import (Item, MixedBatches, ctc_feasible, is_validation, load_source,  # noqa: E402
                                real_split, split_items, validation_sets)
 from training.fonts import find_fonts, font_problem  # noqa: E402
 from training.lexicon import lexicon_words, main as build_lexicon  # noqa: E402
 from training.pack import pack_real  # noqa: E402
 from training import validate  # noqa: E402
+from training.validate import memory_sets  # noqa: E402
 from training.case_probe import VARIANTS, draw_line, mostly_capitals, probe_fonts  # noqa: E402
 from training.render import (BILEVEL_SHARE, LOOSE_SIDE_MARGIN, LOOSE_TOP_BOTTOM_MARGIN, PAPER_SHARE,  # noqa: E402
-                             WIDE_SIDE_MARGIN, WIDE_SIDE_SHARE, SyntheticRenderer, _font)
+                             WIDE_SIDE_MARGIN, WIDE_SIDE_SHARE, FrameJitter, SyntheticRenderer, _font,
+                             real_augmentations)
 from training.text import DESCENDERS, FLAT_LINE_SHARE, TextSampler  # noqa: E402
 
 CHARSET = "".join(PRINTABLE_ASCII)
@@ -203,6 +205,43 @@ def test_renderer_frames_some_crops_tight_to_the_ink_and_keeps_the_text(system_f
     assert recut.sum() >= 0.97 * turned.sum()
 
 
+def test_frame_jitter_moves_each_side_by_a_fraction_of_the_height():
+    crop = np.full((40, 300), 200, np.uint8)
+    crop[:, :3] = 10  # a dark left edge: the blank added is the border's median, not the edge's
+    crop[10:30, 20:280] = 0  # the "text"
+    jitter = FrameJitter()
+    out = jitter.apply(crop, moves=[0.25, 0.5, 0.5, -0.05])  # 10 rows above, 20 below, 20 columns left; 2 cut right
+    assert out.shape == (40 + 10 + 20, 300 + 20 - 2)
+    assert (out[:10] == 200).all() and (out[-20:] == 200).all() and (out[:, :20] == 200).all()
+    assert np.array_equal(out[10:50, 20:], crop[:, :298])
+    inward = jitter.apply(crop, moves=[-0.1, -0.1, -0.05, -0.05])  # 4 rows, 2 columns off each side
+    assert np.array_equal(inward, crop[4:36, 2:298])
+    assert jitter.apply(crop[:5, :5], moves=[-0.4] * 4).shape == (5, 5), "never cut a tiny crop to nothing"
+
+
+def test_real_augmentations_are_reproducible_and_keep_grey_crops_readable_sized():
+    crop = np.full((32, 160), 230, np.uint8)
+    cv2.putText(crop, "Station", (4, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 20, 2)
+    first, second = ([augment(image=crop)["image"] for _ in range(40)]
+                     for augment in (real_augmentations(7), real_augmentations(7)))
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    assert all(a.dtype == np.uint8 and a.ndim == 2 and a.shape[0] >= 16 and a.shape[1] >= 80 for a in first)
+    shapes = {a.shape for a in first}
+    assert len(shapes) > 10, "frames and stretches vary"
+    assert any(a.mean() < 128 for a in first), "some crops come out inverted"
+
+
+def test_memory_sets_split_the_held_out_crops_by_whether_training_has_their_text():
+    def item(text, key):
+        return Item(lambda: None, text, key)
+    train = [item("EXIT", "a/1"), item("Hotel", "a/2"), item("rooms", "a/3")]
+    held_out = [item("exit", "a/4"), item("Motel", "a/5"), item("HOTEL", "a/6")]
+    sets = memory_sets(train, held_out)
+    assert [it.key for it in sets["real, unseen labels"]] == ["a/5"] and "training sample" not in sets
+    sample = memory_sets(train, held_out, train_sample=2)["training sample"]
+    assert len(sample) == 2 and set(sample) <= set(train) and sample == memory_sets(train, held_out, 2)["training sample"]
+
+
 def _write_crop(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     image = np.full((32, 12 * max(1, len(text)) + 8, 3), 255, np.uint8)
@@ -357,9 +396,10 @@ def test_validate_scores_the_held_out_real_slice_and_the_synthetic_set_through_t
     assert sorted(sets) == ["real", "synthetic"] and len(sets["synthetic"]) == 6
 
     model = Path(__file__).resolve().parent.parent / "models" / "default.onnx"
-    validate.main([str(tmp_path / "val.yaml"), str(model)])
+    validate.main([str(tmp_path / "val.yaml"), str(model), "--train-sample", "5"])
     printed = capsys.readouterr().out.splitlines()
-    assert [line.split("  ")[1].split(":")[0] for line in printed] == [f"real ({len(expected)})", "synthetic (6)"]
+    assert [line.split("  ")[1].split(":")[0] for line in printed] == [
+        f"real ({len(expected)})", "synthetic (6)", f"real, unseen labels ({len(expected)})", "training sample (5)"]
     reader = Recogniser(model, threads=1)
     direct = score([p.text for p in reader.read_batch([it.load() for it in held_out])], [it.text for it in held_out])
     assert f"word {100 * direct.word_accuracy:.2f} %" in printed[0] and f"CER {100 * direct.cer:.2f} %" in printed[0]

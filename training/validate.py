@@ -6,11 +6,17 @@ synthetic crops (``datasets.validation_sets``, the ones the training loop scores
 with ``Recogniser.read_batch`` exactly as users read them, so a choice between
 ``best.onnx`` and ``last.onnx`` sees the exported models, not the torch ones.
 
+Two more rows say how much of a score is memory: "real, unseen labels", the held-out
+crops whose text (case-insensitive) is no training crop's, and, with ``--train-sample N``,
+N of the training crops themselves (the gap to the held-out slice is what the model
+memorised; DESIGN §7 still chooses on the slice as a whole).
+
 ``python -m training.validate training/configs/cpu_case.yaml models/default.onnx runs/x/last.onnx``
 """
 from __future__ import annotations
 
 import argparse
+import random
 from pathlib import Path
 
 from crnn_onnx import Recogniser
@@ -28,13 +34,26 @@ def score_model(model: str | Path, sets: dict[str, list[Item]], threads: int = 1
             for name, items in sets.items() if items}
 
 
+def memory_sets(train_items: list[Item], held_out: list[Item], train_sample: int = 0) -> dict[str, list[Item]]:
+    """"real, unseen labels": the ``held_out`` items whose lower-cased text no training item has; with
+    ``train_sample`` > 0, "training sample": that many ``train_items`` (a fixed draw, seed 0)."""
+    seen = {item.text.lower() for item in train_items}
+    sets = {"real, unseen labels": [item for item in held_out if item.text.lower() not in seen]}
+    if train_sample > 0:
+        sets["training sample"] = random.Random(0).sample(train_items, min(train_sample, len(train_items)))
+    return sets
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config", type=Path, help="training YAML whose real_sets, val_sets and renderer are used")
     parser.add_argument("models", nargs="+", help="ONNX models to score")
+    parser.add_argument("--train-sample", type=int, default=0, metavar="N",
+                        help="also score N of the training crops (how much the model memorised)")
     args = parser.parse_args(argv)
     config = TrainConfig.from_yaml(args.config)
-    sets = validation_sets(config, real_split(config)[1])
+    train_items, held_out = real_split(config)
+    sets = {**validation_sets(config, held_out), **memory_sets(train_items, held_out, args.train_sample)}
     for model in args.models:
         for name, result in score_model(model, sets).items():
             print(f"{model}  {name} ({len(sets[name])}): word {100 * result.word_accuracy:.2f} %  "
