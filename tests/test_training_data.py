@@ -27,6 +27,7 @@ from training.pack import pack_real  # noqa: E402
 from training import validate  # noqa: E402
 from training.validate import memory_sets  # noqa: E402
 from training.case_probe import VARIANTS, draw_line, mostly_capitals, probe_fonts  # noqa: E402
+from training import render  # noqa: E402
 from training.render import (BILEVEL_SHARE, LOOSE_SIDE_MARGIN, LOOSE_TOP_BOTTOM_MARGIN, PAPER_SHARE,  # noqa: E402
                              WIDE_SIDE_MARGIN, WIDE_SIDE_SHARE, FrameJitter, SyntheticRenderer, _font,
                              real_augmentations)
@@ -133,6 +134,21 @@ def test_renderer_draws_ink_on_a_text_shaped_crop(system_fonts):
         assert image.dtype == np.uint8 and image.ndim == 2 and image.shape[0] >= 10
         assert image.std() > 5, "blank render"
     assert long.shape[1] / long.shape[0] > short.shape[1] / short.shape[0]
+
+
+def test_renderer_draws_outlined_and_shadowed_letters_over_the_plain_ink(system_fonts, monkeypatch):
+    renderer = SyntheticRenderer(system_fonts, random.Random(4))
+    mask = np.pad(renderer._draw_text("Lilliput", _font(str(system_fonts[0]), 40), 0), 12)
+    plain = renderer._layers(mask, 40, bg=200.0, ink=20.0)
+    assert len(plain) == 1 and plain[0][0] is mask and plain[0][1] == 20.0  # the shares are small: most crops
+    monkeypatch.setattr(render, "OUTLINE_SHARE", 1.0)
+    monkeypatch.setattr(render, "SHADOW_SHARE", 1.0)
+    for _ in range(20):
+        (shadow, shadow_level), (outline, outline_level), (letters, fill) = renderer._layers(mask, 40, bg=200.0, ink=20.0)
+        assert letters is mask and outline_level == 20.0 and fill != 20.0, "an outline in the ink's level round another fill"
+        assert (outline >= mask - 1e-6).all() and outline.sum() > 1.2 * mask.sum()
+        assert abs(shadow.sum() - mask.sum()) < 0.1 * mask.sum() and not np.allclose(shadow, mask), "the letters, moved"
+        assert shadow_level != 200.0 and 0 <= shadow_level <= 255
 
 
 def test_renderer_draws_lone_punctuation_without_failing(system_fonts):

@@ -4,6 +4,7 @@ geometric warps, albumentations degrades the result.
 ``SyntheticRenderer.render(text)`` returns a uint8 grey crop (height ~20-70 px,
 width to fit) whose content reads ``text``. Variation: 270+ fonts, size,
 stroke weight, horizontal stretch, ink/background contrast and inversion,
+outlined (sometimes hollow) letters and drop shadows,
 gradients, textures and photo-like blobs, underlines, margins from none (cut
 to the ink) to loose (sometimes 1.5 heights of blank at the sides), clutter from
 neighbouring lines, rotation, perspective, curvature, blur, noise, JPEG
@@ -42,6 +43,12 @@ LOOSE_TOP_BOTTOM_MARGIN = 0.35
 #: 1-1.3 heights of white at the sides.
 WIDE_SIDE_SHARE = 0.1
 WIDE_SIDE_MARGIN = 1.5
+#: Share of crops whose letters get an outline in the ink's level round a fill of another
+#: (hollow: near the paper's; or the opposite extreme), and of crops with a drop shadow under
+#: the letters. Signs, logos and titles draw text so (the gallery's Lilliput, London, ARMADA);
+#: until session 12 every synthetic crop had one ink level (MJSynth has both effects).
+OUTLINE_SHARE = 0.08
+SHADOW_SHARE = 0.08
 #: Crops with a side shorter than this (px; a tight frame round "." or "-") skip the
 #: degradations: Downscale's 0.3 scale would shrink that side to nothing, and OpenCV raises.
 MIN_DEGRADE_SIDE = 4
@@ -174,7 +181,8 @@ class SyntheticRenderer:
             mask = self._cut_to_ink(mask, margin=TIGHT_MARGIN)
         bg_level, ink_level = self._levels()
         image = self._background(*mask.shape, bg_level)
-        image = image * (1 - mask) + ink_level * mask
+        for coverage, level in self._layers(mask, size, bg_level, ink_level):
+            image = image * (1 - coverage) + level * coverage
         image = np.clip(image, 0, 255).astype(np.uint8)
         if rng.random() < BILEVEL_SHARE:  # bi-level scans (fax, UW3-style document lines)
             cut = ink_level + (bg_level - ink_level) * rng.uniform(0.3, 0.75)  # thicker or thinner strokes
@@ -212,6 +220,28 @@ class SyntheticRenderer:
             return mask
         top, bottom, left, right = (int(mask.shape[0] * self.rng.uniform(0, margin)) for _ in range(4))
         return np.pad(mask, ((top, bottom), (left, right)))
+
+    def _layers(self, mask: np.ndarray, size: int, bg: float, ink: float) -> list[tuple[np.ndarray, float]]:
+        """(coverage, grey level) layers drawn over the background, bottom first: a drop shadow
+        (``SHADOW_SHARE``), then the letters: ``mask`` in ``ink``, or (``OUTLINE_SHARE``) ``mask``
+        grown by an outline in ``ink`` under a fill of another level. Sizes scale with the font
+        ``size`` (px)."""
+        rng = self.rng
+        layers = []
+        if rng.random() < SHADOW_SHARE:
+            dx, dy = (rng.choice((-1, 1)) * max(1, round(size * rng.uniform(0.03, 0.1))) for _ in range(2))
+            shadow = cv2.warpAffine(mask, np.float32([[1, 0, dx], [0, 1, abs(dy)]]), mask.shape[::-1])
+            sigma = size * rng.uniform(0, 0.06)
+            if sigma > 0.5:
+                shadow = cv2.GaussianBlur(shadow, (0, 0), sigma)
+            beyond = bg + (bg - ink) * rng.uniform(0.2, 0.6)  # darker than dark paper under light letters, ...
+            layers.append((shadow, float(np.clip(beyond if rng.random() < 0.5 else (bg + ink) / 2, 0, 255))))
+        if rng.random() < OUTLINE_SHARE:
+            width = max(1, round(size * rng.uniform(0.03, 0.08)))
+            outline = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1)))
+            fill = bg + rng.uniform(-20, 20) if rng.random() < 0.4 else 255 - ink  # hollow, or the other extreme
+            return layers + [(outline, ink), (mask, float(np.clip(fill, 0, 255)))]
+        return layers + [(mask, ink)]
 
     def _levels(self) -> tuple[float, float]:
         """(background, ink) grey levels: ``PAPER_SHARE`` near-black on near-white, as printed
