@@ -141,6 +141,11 @@ def test_renderer_draws_outlined_and_shadowed_letters_over_the_plain_ink(system_
     mask = np.pad(renderer._draw_text("Lilliput", _font(str(system_fonts[0]), 40), 0), 12)
     plain = renderer._layers(mask, 40, bg=200.0, ink=20.0)
     assert len(plain) == 1 and plain[0][0] is mask and plain[0][1] == 20.0  # the shares are small: most crops
+    monkeypatch.setattr(render, "OUTLINE_SHARE", 0.0)
+    monkeypatch.setattr(render, "TEXTURED_INK_SHARE", 1.0)
+    textured = [renderer._layers(mask, 40, bg=200.0, ink=20.0)[-1][1] for _ in range(20)]
+    assert all(level.shape == mask.shape for level in textured) and any(level.std() > 1 for level in textured)
+    monkeypatch.setattr(render, "TEXTURED_INK_SHARE", 0.0)
     monkeypatch.setattr(render, "OUTLINE_SHARE", 1.0)
     monkeypatch.setattr(render, "SHADOW_SHARE", 1.0)
     for _ in range(20):

@@ -49,6 +49,9 @@ WIDE_SIDE_MARGIN = 1.5
 #: until session 12 every synthetic crop had one ink level (MJSynth has both effects).
 OUTLINE_SHARE = 0.08
 SHADOW_SHARE = 0.08
+#: Share of crops whose letters are not one flat grey but carry a gradient or texture of their
+#: own (the background's kinds, :meth:`SyntheticRenderer._background`), as painted and lit signs do.
+TEXTURED_INK_SHARE = 0.15
 #: Crops with a side shorter than this (px; a tight frame round "." or "-") skip the
 #: degradations: Downscale's 0.3 scale would shrink that side to nothing, and OpenCV raises.
 MIN_DEGRADE_SIDE = 4
@@ -221,11 +224,12 @@ class SyntheticRenderer:
         top, bottom, left, right = (int(mask.shape[0] * self.rng.uniform(0, margin)) for _ in range(4))
         return np.pad(mask, ((top, bottom), (left, right)))
 
-    def _layers(self, mask: np.ndarray, size: int, bg: float, ink: float) -> list[tuple[np.ndarray, float]]:
-        """(coverage, grey level) layers drawn over the background, bottom first: a drop shadow
-        (``SHADOW_SHARE``), then the letters: ``mask`` in ``ink``, or (``OUTLINE_SHARE``) ``mask``
-        grown by an outline in ``ink`` under a fill of another level. Sizes scale with the font
-        ``size`` (px)."""
+    def _layers(self, mask: np.ndarray, size: int, bg: float,
+                ink: float) -> list[tuple[np.ndarray, float | np.ndarray]]:
+        """(coverage, grey level or per-pixel levels) layers drawn over the background, bottom
+        first: a drop shadow (``SHADOW_SHARE``), then the letters: ``mask`` in ``ink`` (textured
+        round that level, ``TEXTURED_INK_SHARE``), or (``OUTLINE_SHARE``) ``mask`` grown by an
+        outline in ``ink`` under a fill of another level. Sizes scale with the font ``size`` (px)."""
         rng = self.rng
         layers = []
         if rng.random() < SHADOW_SHARE:
@@ -241,6 +245,8 @@ class SyntheticRenderer:
             outline = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1)))
             fill = bg + rng.uniform(-20, 20) if rng.random() < 0.4 else 255 - ink  # hollow, or the other extreme
             return layers + [(outline, ink), (mask, float(np.clip(fill, 0, 255)))]
+        if rng.random() < TEXTURED_INK_SHARE:
+            return layers + [(mask, self._background(*mask.shape, ink))]
         return layers + [(mask, ink)]
 
     def _levels(self) -> tuple[float, float]:
