@@ -156,6 +156,23 @@ def test_renderer_draws_outlined_and_shadowed_letters_over_the_plain_ink(system_
         assert shadow_level != 200.0 and 0 <= shadow_level <= 255
 
 
+def test_arc_bends_a_word_round_a_circle_either_way_and_keeps_its_ink(system_fonts):
+    renderer = SyntheticRenderer(system_fonts, random.Random(2))
+    bar = np.zeros((20, 200), np.float32)
+    bar[8:12, 5:195] = 1.0  # a straight stroke along the middle row
+    shapes = set()
+    for _ in range(30):
+        bent = renderer._arc(bar)
+        assert 0.8 * bar.sum() < bent.sum() < 1.25 * bar.sum(), "the middle row keeps its length"
+        cols = np.flatnonzero(bent.max(axis=0) > 0.25)
+        rows_at = [float(np.mean(np.flatnonzero(bent[:, c] > 0.25))) for c in (cols[2], cols[len(cols) // 2], cols[-3])]
+        assert abs(rows_at[0] - rows_at[2]) < 3, "symmetric about the middle"
+        assert abs(rows_at[1] - rows_at[0]) > 3, "bent, not straight"
+        shapes.add("top" if rows_at[1] < rows_at[0] else "bottom")
+        assert bent.shape[0] > bar.shape[0]
+    assert shapes == {"top", "bottom"}
+
+
 def test_renderer_draws_lone_punctuation_without_failing(system_fonts):
     """A tight frame round "." or "-" is a few pixels high; the degradations must not fail on it
     (Downscale shrank such crops to nothing, and clutter cut 2 rows from a 1-row mask)."""

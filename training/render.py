@@ -7,7 +7,7 @@ stroke weight, horizontal stretch, ink/background contrast and inversion,
 outlined (sometimes hollow) letters and drop shadows,
 gradients, textures and photo-like blobs, underlines, margins from none (cut
 to the ink) to loose (sometimes 1.5 heights of blank at the sides), clutter from
-neighbouring lines, rotation, perspective, curvature, blur, noise, JPEG
+neighbouring lines, rotation, perspective, curvature, words round a circle, blur, noise, JPEG
 artefacts and low resolution down to ~10 px text height.
 """
 from __future__ import annotations
@@ -52,6 +52,11 @@ SHADOW_SHARE = 0.08
 #: Share of crops whose letters are not one flat grey but carry a gradient or texture of their
 #: own (the background's kinds, :meth:`SyntheticRenderer._background`), as painted and lit signs do.
 TEXTURED_INK_SHARE = 0.15
+#: Share of single-word crops bent round a circle (house-name plaques, badges, logos: most of the
+#: iiit5k dev gallery's worst misreads are words on a round plaque), spanning ARC_SPAN radians
+#: of it, along its top (letters upright) or its bottom (letters' tops towards the centre).
+ARC_SHARE = 0.08
+ARC_SPAN = (0.5, 2.4)
 #: Crops with a side shorter than this (px; a tight frame round "." or "-") skip the
 #: degradations: Downscale's 0.3 scale would shrink that side to nothing, and OpenCV raises.
 MIN_DEGRADE_SIDE = 4
@@ -282,8 +287,31 @@ class SyntheticRenderer:
             mask[-cut:, :width] = np.maximum(mask[-cut:, :width], ghost[:cut, :width])
         return mask
 
+    def _arc(self, mask: np.ndarray) -> np.ndarray:
+        """``mask`` (its middle row the arc) bent round a circle spanning ``ARC_SPAN`` radians,
+        reading left to right along the top or along the bottom; the canvas fits the arc."""
+        h, w = mask.shape
+        span = self.rng.uniform(*ARC_SPAN)
+        radius = w / span  # of the middle row, so the text keeps its length there
+        outer = radius + h / 2
+        top = self.rng.random() < 0.6
+        half = span / 2
+        x_max = outer * np.sin(min(half, np.pi / 2))
+        near = (radius - h / 2) * np.cos(half) if half < np.pi / 2 else -outer * np.cos(half)
+        height = int(np.ceil(outer - near)) + 1
+        xs = np.arange(int(np.ceil(2 * x_max)) + 1, dtype=np.float32) - x_max
+        depth = np.arange(height, dtype=np.float32)  # from the circle's outermost point inwards
+        x, d = np.meshgrid(xs, depth)
+        y = outer - d  # distance from the centre along the symmetry axis
+        r = np.sqrt(x * x + y * y)
+        theta = np.arctan2(x, y)  # 0 on the axis, growing to the right
+        map_x = theta * radius + w / 2
+        map_y = outer - r if top else r - (radius - h / 2)
+        bent = cv2.remap(mask, map_x.astype(np.float32), map_y.astype(np.float32), cv2.INTER_LINEAR, borderValue=0)
+        return bent if top else bent[::-1]
+
     def _warp(self, mask: np.ndarray) -> np.ndarray:
-        """Rotation, shear/perspective and curvature applied to the ink mask."""
+        """Rotation, shear/perspective, curvature or (words) an arc applied to the ink mask."""
         rng = self.rng
         h, w = mask.shape
         r = rng.random()
@@ -306,4 +334,6 @@ class SyntheticRenderer:
             map_x = np.tile(xs, (mask.shape[0], 1))
             map_y = np.arange(mask.shape[0], dtype=np.float32)[:, None] + shift[None, :]
             return cv2.remap(mask, map_x, map_y.astype(np.float32), cv2.INTER_LINEAR, borderValue=0)
+        if 0.45 <= r < 0.45 + ARC_SHARE and h < w < 8 * h:  # a word round a circle
+            return self._arc(mask)
         return mask
