@@ -173,6 +173,17 @@ def test_arc_bends_a_word_round_a_circle_either_way_and_keeps_its_ink(system_fon
     assert shapes == {"top", "bottom"}
 
 
+def test_tracking_spaces_the_letters_out_by_the_given_pixels(system_fonts):
+    renderer = SyntheticRenderer(system_fonts, random.Random(0))
+    font = _font(str(system_fonts[0]), 32)
+    plain, tracked = renderer._draw_text("AIRLINES", font, 0), renderer._draw_text("AIRLINES", font, 0, tracking=10)
+    assert plain.shape[0] == tracked.shape[0] and abs(tracked.shape[1] - plain.shape[1] - 7 * 10) <= 8
+    assert abs(tracked.sum() - plain.sum()) < 0.05 * plain.sum(), "the same letters, spaced out"
+    gaps = np.diff(np.flatnonzero(np.diff((tracked.max(axis=0) > 0.25).astype(int)) != 0))
+    assert (gaps[1::2] >= 8).sum() >= 6, "blank columns between the letters"
+    assert np.array_equal(renderer._draw_text("A", font, 0, tracking=10), renderer._draw_text("A", font, 0))
+
+
 def test_renderer_draws_lone_punctuation_without_failing(system_fonts):
     """A tight frame round "." or "-" is a few pixels high; the degradations must not fail on it
     (Downscale shrank such crops to nothing, and clutter cut 2 rows from a 1-row mask)."""

@@ -3,7 +3,7 @@ geometric warps, albumentations degrades the result.
 
 ``SyntheticRenderer.render(text)`` returns a uint8 grey crop (height ~20-70 px,
 width to fit) whose content reads ``text``. Variation: 270+ fonts, size,
-stroke weight, horizontal stretch, ink/background contrast and inversion,
+stroke weight, horizontal stretch, letter spacing, ink/background contrast and inversion,
 outlined (sometimes hollow) letters and drop shadows,
 gradients, textures and photo-like blobs, underlines, margins from none (cut
 to the ink) to loose (sometimes 1.5 heights of blank at the sides), clutter from
@@ -57,6 +57,10 @@ TEXTURED_INK_SHARE = 0.15
 #: of it, along its top (letters upright) or its bottom (letters' tops towards the centre).
 ARC_SHARE = 0.08
 ARC_SPAN = (0.5, 2.4)
+#: Share of crops letter-spaced (tracked) by TRACKING × the font size after each character,
+#: as signs space capitals out (the iiit5k gallery's A I R L I N E S).
+TRACKING_SHARE = 0.08
+TRACKING = (0.1, 0.7)
 #: Crops with a side shorter than this (px; a tight frame round "." or "-") skip the
 #: degradations: Downscale's 0.3 scale would shrink that side to nothing, and OpenCV raises.
 MIN_DEGRADE_SIDE = 4
@@ -157,14 +161,22 @@ class SyntheticRenderer:
         return bg
 
     # -- text ------------------------------------------------------------------------
-    def _draw_text(self, text: str, font: ImageFont.FreeTypeFont, stroke: int) -> np.ndarray:
-        """Ink coverage in [0, 1] of ``text``, cropped to its box plus the font's line height."""
+    def _draw_text(self, text: str, font: ImageFont.FreeTypeFont, stroke: int, tracking: int = 0) -> np.ndarray:
+        """Ink coverage in [0, 1] of ``text``, cropped to its box plus the font's line height;
+        ``tracking`` px of extra space after each character (drawn one by one, unkerned)."""
         ascent, descent = font.getmetrics()
-        left, _, right, _ = font.getbbox(text, stroke_width=stroke)
+        pieces = [(0.0, text)]
+        if tracking and len(text) > 1:
+            starts = np.cumsum([0.0] + [font.getlength(c) + tracking for c in text[:-1]])
+            pieces = list(zip(starts.tolist(), text))
+        left = min(font.getbbox(piece, stroke_width=stroke)[0] + x for x, piece in pieces)
+        right = max(font.getbbox(piece, stroke_width=stroke)[2] + x for x, piece in pieces)
         width, height = int(right - min(left, 0)) + 2 * stroke + 2, ascent + descent + 2 * stroke + 2
         canvas = Image.new("L", (max(width, 1), max(height, 1)), 0)
-        ImageDraw.Draw(canvas).text((-min(left, 0) + stroke + 1, stroke + 1), text, font=font, fill=255,
-                                    stroke_width=stroke, stroke_fill=255)
+        draw = ImageDraw.Draw(canvas)
+        for x, piece in pieces:
+            draw.text((x - min(left, 0) + stroke + 1, stroke + 1), piece, font=font, fill=255,
+                      stroke_width=stroke, stroke_fill=255)
         return np.asarray(canvas, np.float32) / 255.0
 
     def render(self, text: str) -> np.ndarray:
@@ -173,7 +185,8 @@ class SyntheticRenderer:
         size = rng.randint(18, 44)
         font = _font(rng.choice(self.fonts), size)
         stroke = 1 if rng.random() < 0.08 else 0
-        ink = self._draw_text(text, font, stroke)
+        tracking = int(size * rng.uniform(*TRACKING)) if rng.random() < TRACKING_SHARE else 0
+        ink = self._draw_text(text, font, stroke, tracking)
         if rng.random() < 0.3:  # condensed or expanded
             fx = rng.uniform(0.75, 1.35)
             ink = cv2.resize(ink, (max(1, int(ink.shape[1] * fx)), ink.shape[0]), interpolation=cv2.INTER_LINEAR)
