@@ -139,38 +139,53 @@ def test_renderer_draws_ink_on_a_text_shaped_crop(system_fonts):
 def test_renderer_draws_outlined_and_shadowed_letters_over_the_plain_ink(system_fonts, monkeypatch):
     renderer = SyntheticRenderer(system_fonts, random.Random(4))
     mask = np.pad(renderer._draw_text("Lilliput", _font(str(system_fonts[0]), 40), 0), 12)
-    plain = renderer._layers(mask, 40, bg=200.0, ink=20.0)
-    assert len(plain) == 1 and plain[0][0] is mask and plain[0][1] == 20.0  # the shares are small: most crops
-    monkeypatch.setattr(render, "OUTLINE_SHARE", 0.0)
+    for share in ("OUTLINE_SHARE", "SHADOW_SHARE", "TEXTURED_INK_SHARE"):
+        monkeypatch.setattr(render, share, 0.0)
+    assert renderer._layers(mask, 40, bg=200.0, ink=20.0) == [(mask, 20.0)]
     monkeypatch.setattr(render, "TEXTURED_INK_SHARE", 1.0)
     textured = [renderer._layers(mask, 40, bg=200.0, ink=20.0)[-1][1] for _ in range(20)]
-    assert all(level.shape == mask.shape for level in textured) and any(level.std() > 1 for level in textured)
+    assert all(level.shape == mask.shape and level.std() > 0.5 for level in textured), "never flat"
     monkeypatch.setattr(render, "TEXTURED_INK_SHARE", 0.0)
     monkeypatch.setattr(render, "OUTLINE_SHARE", 1.0)
     monkeypatch.setattr(render, "SHADOW_SHARE", 1.0)
-    for _ in range(20):
-        (shadow, shadow_level), (outline, outline_level), (letters, fill) = renderer._layers(mask, 40, bg=200.0, ink=20.0)
-        assert letters is mask and outline_level == 20.0 and fill != 20.0, "an outline in the ink's level round another fill"
-        assert (outline >= mask - 1e-6).all() and outline.sum() > 1.2 * mask.sum()
-        assert abs(shadow.sum() - mask.sum()) < 0.1 * mask.sum() and not np.allclose(shadow, mask), "the letters, moved"
-        assert shadow_level != 200.0 and 0 <= shadow_level <= 255
+    def centre(m):  # the mean row of ``m``'s coverage
+        return (m * np.arange(m.shape[0])[:, None]).sum() / m.sum()
+
+    for ink, bg in ((20.0, 200.0), (230.0, 90.0), (120.0, 250.0)):
+        for _ in range(15):
+            (shadow, shade), (outline, outline_level), (letters, fill) = renderer._layers(mask, 40, bg=bg, ink=ink)
+            assert shadow.shape == outline.shape == letters.shape and letters.shape[0] > mask.shape[0]
+            assert np.isclose(letters.sum(), mask.sum()), "the letters themselves, on a canvas grown for the shadow"
+            assert outline_level == ink and abs(fill - ink) > 60, "an outline in the ink's level round another fill"
+            grown = outline > 0.5
+            assert grown.sum() > 1.2 * (letters > 0.5).sum() and grown[letters > 0.5].all()
+            assert centre(shadow) > centre(letters) + 0.5, "the shadow falls below the letters"
+            assert abs(shadow.sum() - mask.sum()) < 0.05 * mask.sum()
+            assert (shade < bg) if ink > bg else (min(ink, bg) < shade < max(ink, bg))
 
 
-def test_arc_bends_a_word_round_a_circle_either_way_and_keeps_its_ink(system_fonts):
-    renderer = SyntheticRenderer(system_fonts, random.Random(2))
-    bar = np.zeros((20, 200), np.float32)
-    bar[8:12, 5:195] = 1.0  # a straight stroke along the middle row
-    shapes = set()
-    for _ in range(30):
-        bent = renderer._arc(bar)
-        assert 0.8 * bar.sum() < bent.sum() < 1.25 * bar.sum(), "the middle row keeps its length"
-        cols = np.flatnonzero(bent.max(axis=0) > 0.25)
-        rows_at = [float(np.mean(np.flatnonzero(bent[:, c] > 0.25))) for c in (cols[2], cols[len(cols) // 2], cols[-3])]
-        assert abs(rows_at[0] - rows_at[2]) < 3, "symmetric about the middle"
-        assert abs(rows_at[1] - rows_at[0]) > 3, "bent, not straight"
-        shapes.add("top" if rows_at[1] < rows_at[0] else "bottom")
-        assert bent.shape[0] > bar.shape[0]
-    assert shapes == {"top", "bottom"}
+def test_arc_bends_a_word_round_a_circle_either_way_and_keeps_its_ink(system_fonts, monkeypatch):
+    monkeypatch.setattr(render, "ARC_SPAN", (2.4, 2.4))
+    tops = np.zeros((20, 200), np.float32)
+    tops[2:6, 5:195] = 1.0  # a stroke along the letters' tops ...
+    tops[14:18, 5:60] = 1.0  # ... and one along the bottom of the first quarter only
+    bottoms = np.zeros_like(tops)
+    bottoms[14:18, 5:195] = 1.0
+    kinds = set()
+    for seed in range(30):  # the same draws bend both masks alike
+        bent, bent_bottoms = (SyntheticRenderer(system_fonts, random.Random(seed))._arc(m) for m in (tops, bottoms))
+        assert 0.8 * tops.sum() < bent.sum() < 1.25 * tops.sum(), "the middle row keeps its length"
+        assert not bent[0].any() or not bent[-1].any(), "the canvas fits the arc"
+        middle = bent.shape[1] // 2
+        top_row = np.flatnonzero(bent[:, middle] > 0.25).mean()
+        bottom_row = np.flatnonzero(bent_bottoms[:, middle] > 0.25).mean()
+        assert top_row < bottom_row, "letters stay upright: their tops above their bottoms"
+        marker = bent - SyntheticRenderer(system_fonts, random.Random(seed))._arc(np.where(bottoms > 0, 0, tops))
+        assert np.flatnonzero(marker.max(axis=0) > 0.25).mean() < middle, "left stays left"
+        ends = np.flatnonzero(bent_bottoms.max(axis=0) > 0.25)
+        end_row = np.flatnonzero(bent_bottoms[:, ends[1]] > 0.25).mean()
+        kinds.add("top" if bottom_row < end_row else "bottom")  # along a circle's top the ends drop
+    assert kinds == {"top", "bottom"}
 
 
 def test_tracking_spaces_the_letters_out_by_the_given_pixels(system_fonts):
@@ -280,13 +295,15 @@ def test_real_augmentations_are_reproducible_and_keep_grey_crops_readable_sized(
     assert any(a.mean() < 128 for a in first), "some crops come out inverted"
 
 
-def test_memory_sets_split_the_held_out_crops_by_whether_training_has_their_text():
+def test_memory_sets_split_the_held_out_words_by_whether_training_has_their_text():
     def item(text, key):
         return Item(lambda: None, text, key)
     train = [item("EXIT", "a/1"), item("Hotel", "a/2"), item("rooms", "a/3")]
-    held_out = [item("exit", "a/4"), item("Motel", "a/5"), item("HOTEL", "a/6")]
+    line = item("a line longer than twenty-five characters", "a/7")
+    held_out = [item("exit", "a/4"), item("Motel", "a/5"), item("HOTEL", "a/6"), line]
     sets = memory_sets(train, held_out)
-    assert [it.key for it in sets["real, unseen labels"]] == ["a/5"] and "training sample" not in sets
+    assert [it.key for it in sets["real words"]] == ["a/4", "a/5", "a/6"], "lines (nearly all unseen) left out"
+    assert [it.key for it in sets["real words, unseen labels"]] == ["a/5"] and "training sample" not in sets
     sample = memory_sets(train, held_out, train_sample=2)["training sample"]
     assert len(sample) == 2 and set(sample) <= set(train) and sample == memory_sets(train, held_out, 2)["training sample"]
 
@@ -448,7 +465,8 @@ def test_validate_scores_the_held_out_real_slice_and_the_synthetic_set_through_t
     validate.main([str(tmp_path / "val.yaml"), str(model), "--train-sample", "5"])
     printed = capsys.readouterr().out.splitlines()
     assert [line.split("  ")[1].split(":")[0] for line in printed] == [
-        f"real ({len(expected)})", "synthetic (6)", f"real, unseen labels ({len(expected)})", "training sample (5)"]
+        f"real ({len(expected)})", "synthetic (6)", f"real words ({len(expected)})",
+        f"real words, unseen labels ({len(expected)})", "training sample (5)"]
     reader = Recogniser(model, threads=1)
     direct = score([p.text for p in reader.read_batch([it.load() for it in held_out])], [it.text for it in held_out])
     assert f"word {100 * direct.word_accuracy:.2f} %" in printed[0] and f"CER {100 * direct.cer:.2f} %" in printed[0]

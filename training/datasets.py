@@ -182,7 +182,7 @@ class MixedBatches(IterableDataset):
         self.renderer = SyntheticRenderer(fonts, rng)
         words = load_words(self.config.words_file)
         self.sampler = TextSampler(words, rng)
-        self.augment = real_augmentations()
+        self.augment = real_augmentations(rng.getrandbits(32))
         if self.config.handwriting_ratio > 0:
             hand_dir = self.config.handwriting_fonts_dir
             hands = training_hands([hand_dir]) if hand_dir else training_hands()

@@ -52,15 +52,18 @@ SHADOW_SHARE = 0.08
 #: Share of crops whose letters are not one flat grey but carry a gradient or texture of their
 #: own (the background's kinds, :meth:`SyntheticRenderer._background`), as painted and lit signs do.
 TEXTURED_INK_SHARE = 0.15
-#: Share of single-word crops bent round a circle (house-name plaques, badges, logos: most of the
-#: iiit5k dev gallery's worst misreads are words on a round plaque), spanning ARC_SPAN radians
-#: of it, along its top (letters upright) or its bottom (letters' tops towards the centre).
+#: Share of word-like crops (h < w < 8h) bent round a circle (house-name plaques, badges, logos:
+#: most of the iiit5k dev gallery's worst misreads are words on a round plaque), spanning
+#: ARC_SPAN radians of it (at most w/h, so the radius is at least the text's height), along
+#: its top (letters upright) or its bottom (letters' tops towards the centre).
 ARC_SHARE = 0.08
 ARC_SPAN = (0.5, 2.4)
-#: Share of crops letter-spaced (tracked) by TRACKING × the font size after each character,
-#: as signs space capitals out (the iiit5k gallery's A I R L I N E S).
+#: Share of texts of up to TRACKING_MAX_CHARS characters letter-spaced (tracked) by TRACKING ×
+#: the font size between characters, as signs space capitals out (the iiit5k gallery's
+#: A I R L I N E S); longer lines so spaced would mostly overrun the training's max_width.
 TRACKING_SHARE = 0.08
 TRACKING = (0.1, 0.7)
+TRACKING_MAX_CHARS = 20
 #: Crops with a side shorter than this (px; a tight frame round "." or "-") skip the
 #: degradations: Downscale's 0.3 scale would shrink that side to nothing, and OpenCV raises.
 MIN_DEGRADE_SIDE = 4
@@ -84,7 +87,8 @@ def degradations(seed: int | None = None) -> A.Compose:
 
 
 class FrameJitter(A.ImageOnlyTransform):
-    """Moves each side of a crop in or out by a random fraction of the crop's height.
+    """Moves each side of a crop in or out by a random fraction of the crop's height (a crop
+    that would be cut below ``MIN_DEGRADE_SIDE`` px is returned as it is).
 
     Out adds blank of the border's median grey; in cuts (a detector's box clips a
     little of the ink at times). Fractions of the height, not of the side's length,
@@ -121,7 +125,7 @@ def real_augmentations(seed: int | None = None) -> A.Compose:
     jittered frame, horizontal stretch, slant and a small rotation, inverted polarity, and
     lighter photometric degradations than the synthetic crops get. ``seed``: reproducible."""
     return A.Compose([
-        FrameJitter(p=0.5),
+        FrameJitter(),
         A.Affine(scale={"x": (0.8, 1.25), "y": (1.0, 1.0)}, rotate=(-3, 3), shear={"x": (-10, 10), "y": (0, 0)},
                  fit_output=True, border_mode=cv2.BORDER_REPLICATE, p=0.5),
         A.InvertImg(p=0.1),
@@ -146,9 +150,11 @@ class SyntheticRenderer:
         self.degrade = degradations(rng.getrandbits(32))
 
     # -- backgrounds -----------------------------------------------------------------
-    def _background(self, h: int, w: int, level: float) -> np.ndarray:
+    def _background(self, h: int, w: int, level: float, kind: float | None = None) -> np.ndarray:
+        """An h×w float field round ``level``: a gradient, low-frequency texture or grain, or
+        (``kind`` ≥ 0.65) flat; ``kind`` in [0, 1) picks which (None: at random)."""
         rng, nrng = self.rng, self.np_rng
-        kind = rng.random()
+        kind = rng.random() if kind is None else kind
         bg = np.full((h, w), level, np.float32)
         if kind < 0.3:  # gradient
             ramp = np.linspace(-1, 1, w if rng.random() < 0.5 else h, dtype=np.float32) * rng.uniform(0, 40)
@@ -163,7 +169,7 @@ class SyntheticRenderer:
     # -- text ------------------------------------------------------------------------
     def _draw_text(self, text: str, font: ImageFont.FreeTypeFont, stroke: int, tracking: int = 0) -> np.ndarray:
         """Ink coverage in [0, 1] of ``text``, cropped to its box plus the font's line height;
-        ``tracking`` px of extra space after each character (drawn one by one, unkerned)."""
+        ``tracking`` px of extra space between characters (drawn one by one, unkerned)."""
         ascent, descent = font.getmetrics()
         pieces = [(0.0, text)]
         if tracking and len(text) > 1:
@@ -185,7 +191,8 @@ class SyntheticRenderer:
         size = rng.randint(18, 44)
         font = _font(rng.choice(self.fonts), size)
         stroke = 1 if rng.random() < 0.08 else 0
-        tracking = int(size * rng.uniform(*TRACKING)) if rng.random() < TRACKING_SHARE else 0
+        spaced = len(text) <= TRACKING_MAX_CHARS and rng.random() < TRACKING_SHARE
+        tracking = int(size * rng.uniform(*TRACKING)) if spaced else 0
         ink = self._draw_text(text, font, stroke, tracking)
         if rng.random() < 0.3:  # condensed or expanded
             fx = rng.uniform(0.75, 1.35)
@@ -201,8 +208,9 @@ class SyntheticRenderer:
         if tight:  # cut again after the warp, which grows the canvas (a 2° turn of a long line by a lot)
             mask = self._cut_to_ink(mask, margin=TIGHT_MARGIN)
         bg_level, ink_level = self._levels()
-        image = self._background(*mask.shape, bg_level)
-        for coverage, level in self._layers(mask, size, bg_level, ink_level):
+        layers = self._layers(mask, size, bg_level, ink_level)
+        image = self._background(*layers[0][0].shape, bg_level)
+        for coverage, level in layers:
             image = image * (1 - coverage) + level * coverage
         image = np.clip(image, 0, 255).astype(np.uint8)
         if rng.random() < BILEVEL_SHARE:  # bi-level scans (fax, UW3-style document lines)
@@ -244,27 +252,36 @@ class SyntheticRenderer:
 
     def _layers(self, mask: np.ndarray, size: int, bg: float,
                 ink: float) -> list[tuple[np.ndarray, float | np.ndarray]]:
-        """(coverage, grey level or per-pixel levels) layers drawn over the background, bottom
-        first: a drop shadow (``SHADOW_SHARE``), then the letters: ``mask`` in ``ink`` (textured
-        round that level, ``TEXTURED_INK_SHARE``), or (``OUTLINE_SHARE``) ``mask`` grown by an
-        outline in ``ink`` under a fill of another level. Sizes scale with the font ``size`` (px)."""
+        """(coverage, grey level or per-pixel levels) layers to draw over a background of
+        ``bg``, bottom first, all of one shape: ``mask``'s, grown below and to one side when a
+        drop shadow (``SHADOW_SHARE``) would fall off it. The shadow first, then the letters:
+        ``mask`` in ``ink`` (textured round that level, ``TEXTURED_INK_SHARE``), or
+        (``OUTLINE_SHARE``) ``mask`` grown by an outline in ``ink`` under a fill of another level
+        (hollow: near ``bg``; else the extreme away from ``ink``). Sizes scale with the font
+        ``size`` (px)."""
         rng = self.rng
         layers = []
         if rng.random() < SHADOW_SHARE:
-            dx, dy = (rng.choice((-1, 1)) * max(1, round(size * rng.uniform(0.03, 0.1))) for _ in range(2))
-            shadow = cv2.warpAffine(mask, np.float32([[1, 0, dx], [0, 1, abs(dy)]]), mask.shape[::-1])
+            dx = rng.choice((-1, 1)) * max(1, round(size * rng.uniform(0.03, 0.1)))
+            dy = max(1, round(size * rng.uniform(0.03, 0.1)))  # light falls from above
+            mask = np.pad(mask, ((0, dy), (max(0, -dx), max(0, dx))))
+            shadow = cv2.warpAffine(mask, np.float32([[1, 0, dx], [0, 1, dy]]), mask.shape[::-1])
             sigma = size * rng.uniform(0, 0.06)
             if sigma > 0.5:
                 shadow = cv2.GaussianBlur(shadow, (0, 0), sigma)
-            beyond = bg + (bg - ink) * rng.uniform(0.2, 0.6)  # darker than dark paper under light letters, ...
-            layers.append((shadow, float(np.clip(beyond if rng.random() < 0.5 else (bg + ink) / 2, 0, 255))))
+            # under light letters darker than their ground, under dark ones a grey between the two
+            level = bg * rng.uniform(0.2, 0.7) if ink > bg else bg + (ink - bg) * rng.uniform(0.3, 0.7)
+            layers.append((shadow, level))
         if rng.random() < OUTLINE_SHARE:
             width = max(1, round(size * rng.uniform(0.03, 0.08)))
             outline = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1)))
-            fill = bg + rng.uniform(-20, 20) if rng.random() < 0.4 else 255 - ink  # hollow, or the other extreme
-            return layers + [(outline, ink), (mask, float(np.clip(fill, 0, 255)))]
+            if rng.random() < 0.4:
+                fill = float(np.clip(bg + rng.uniform(-20, 20), 0, 255))
+            else:
+                fill = rng.uniform(215, 255) if ink < 128 else rng.uniform(0, 40)
+            return layers + [(outline, ink), (mask, fill)]
         if rng.random() < TEXTURED_INK_SHARE:
-            return layers + [(mask, self._background(*mask.shape, ink))]
+            return layers + [(mask, self._background(*mask.shape, ink, kind=rng.uniform(0, 0.65)))]
         return layers + [(mask, ink)]
 
     def _levels(self) -> tuple[float, float]:
@@ -304,13 +321,13 @@ class SyntheticRenderer:
         """``mask`` (its middle row the arc) bent round a circle spanning ``ARC_SPAN`` radians,
         reading left to right along the top or along the bottom; the canvas fits the arc."""
         h, w = mask.shape
-        span = self.rng.uniform(*ARC_SPAN)
+        span = min(self.rng.uniform(*ARC_SPAN), w / h)
         radius = w / span  # of the middle row, so the text keeps its length there
         outer = radius + h / 2
         top = self.rng.random() < 0.6
         half = span / 2
-        x_max = outer * np.sin(min(half, np.pi / 2))
-        near = (radius - h / 2) * np.cos(half) if half < np.pi / 2 else -outer * np.cos(half)
+        x_max = outer * np.sin(half)  # ARC_SPAN stays under pi: the ends are the widest points
+        near = (radius - h / 2) * np.cos(half)  # the inner ends: the lowest points of the arc
         height = int(np.ceil(outer - near)) + 1
         xs = np.arange(int(np.ceil(2 * x_max)) + 1, dtype=np.float32) - x_max
         depth = np.arange(height, dtype=np.float32)  # from the circle's outermost point inwards

@@ -6,10 +6,10 @@ synthetic crops (``datasets.validation_sets``, the ones the training loop scores
 with ``Recogniser.read_batch`` exactly as users read them, so a choice between
 ``best.onnx`` and ``last.onnx`` sees the exported models, not the torch ones.
 
-Two more rows say how much of a score is memory: "real, unseen labels", the held-out
-crops whose text (case-insensitive) is no training crop's, and, with ``--train-sample N``,
-N of the training crops themselves (the gap to the held-out slice is what the model
-memorised; DESIGN §7 still chooses on the slice as a whole).
+More rows say how much of a score is memory: "real words" (the held-out word crops) beside
+"real words, unseen labels" (those whose text, case-insensitive, is no training crop's), and,
+with ``--train-sample N``, N of the training crops themselves (the gap to the held-out slice
+is what the model memorised; DESIGN §7 still chooses on the slice as a whole).
 
 ``python -m training.validate training/configs/cpu_case.yaml models/default.onnx runs/x/last.onnx``
 """
@@ -35,10 +35,12 @@ def score_model(model: str | Path, sets: dict[str, list[Item]], threads: int = 1
 
 
 def memory_sets(train_items: list[Item], held_out: list[Item], train_sample: int = 0) -> dict[str, list[Item]]:
-    """"real, unseen labels": the ``held_out`` items whose lower-cased text no training item has; with
+    """"real words": the ``held_out`` word crops (lines' texts are nearly all unseen, and harder);
+    "real words, unseen labels": those whose lower-cased text no training item has; with
     ``train_sample`` > 0, "training sample": that many ``train_items`` (a fixed draw, seed 0)."""
     seen = {item.text.lower() for item in train_items}
-    sets = {"real, unseen labels": [item for item in held_out if item.text.lower() not in seen]}
+    words = [item for item in held_out if not item.is_line]
+    sets = {"real words": words, "real words, unseen labels": [item for item in words if item.text.lower() not in seen]}
     if train_sample > 0:
         sets["training sample"] = random.Random(0).sample(train_items, min(train_sample, len(train_items)))
     return sets
