@@ -235,6 +235,13 @@ def test_renderer_draws_paper_contrast_as_well_as_low_contrast(system_fonts):
     assert any(abs(bg - ink) < 100 for bg, ink in levels) and any(bg < ink for bg, ink in levels)
 
 
+def test_renderer_never_returns_a_crop_its_degradations_flattened(system_fonts):
+    renderer = SyntheticRenderer(system_fonts, random.Random(6))
+    renderer.degrade = lambda image: {"image": np.zeros_like(image)}  # brightness -64 on a dim crop does this
+    images = [renderer.render("the local nature") for _ in range(40)]
+    assert all(np.percentile(im, 99) - np.percentile(im, 1) >= 12 for im in images)
+
+
 def test_renderer_draws_some_clean_bi_level_scans_in_black_on_white(system_fonts):
     """UW3's lines are pure 0/255 with black ink: some renders must be exactly that."""
     renderer = SyntheticRenderer(system_fonts, random.Random(6))

@@ -64,6 +64,10 @@ ARC_SPAN = (0.5, 2.4)
 TRACKING_SHARE = 0.08
 TRACKING = (0.1, 0.7)
 TRACKING_MAX_CHARS = 20
+#: Grey levels between a degraded crop's 1st and 99th percentiles below which the degradations
+#: are dropped: darkening a dim low-contrast crop can flatten it to one level (7 of 3,000
+#: renders), a blank crop with a label.
+MIN_DEGRADED_CONTRAST = 12
 #: Crops with a side shorter than this (px; a tight frame round "." or "-") skip the
 #: degradations: Downscale's 0.3 scale would shrink that side to nothing, and OpenCV raises.
 MIN_DEGRADE_SIDE = 4
@@ -220,7 +224,9 @@ class SyntheticRenderer:
                 return image
         if min(image.shape) < MIN_DEGRADE_SIDE:
             return image
-        return self.degrade(image=image)["image"]
+        degraded = self.degrade(image=image)["image"]
+        low, high = np.percentile(degraded, [1, 99])
+        return degraded if high - low >= MIN_DEGRADED_CONTRAST else image
 
     def _frame(self, ink: np.ndarray, tight: bool) -> np.ndarray:
         """``ink`` with margins; ``tight`` cuts it to the ink on every side with no margin (as on
