@@ -151,9 +151,11 @@ def test_renderer_draws_outlined_and_shadowed_letters_over_the_plain_ink(system_
     def centre(m):  # the mean row of ``m``'s coverage
         return (m * np.arange(m.shape[0])[:, None]).sum() / m.sum()
 
+    highlights = 0
     for ink, bg in ((20.0, 200.0), (230.0, 90.0), (120.0, 250.0)):
         for _ in range(15):
-            (shadow, shade), (outline, outline_level), (letters, fill) = renderer._layers(mask, 40, bg=bg, ink=ink)
+            *lit, (outline, outline_level), (letters, fill) = renderer._layers(mask, 40, bg=bg, ink=ink)
+            (shadow, shade), highlight = lit[0], lit[1:]
             assert shadow.shape == outline.shape == letters.shape and letters.shape[0] > mask.shape[0]
             assert np.isclose(letters.sum(), mask.sum()), "the letters themselves, on a canvas grown for the shadow"
             assert outline_level == ink and abs(fill - ink) > 60, "an outline in the ink's level round another fill"
@@ -162,6 +164,10 @@ def test_renderer_draws_outlined_and_shadowed_letters_over_the_plain_ink(system_
             assert centre(shadow) > centre(letters) + 0.5, "the shadow falls below the letters"
             assert abs(shadow.sum() - mask.sum()) < 0.05 * mask.sum()
             assert (shade < bg) if ink > bg else (min(ink, bg) < shade < max(ink, bg))
+            for light, light_level in highlight:  # raised letters: lit from above, on the side away from the shadow
+                assert centre(light) < centre(letters) - 0.5 and light_level > max(ink, bg)
+            highlights += len(highlight)
+    assert 0 < highlights < 45, "some shadows, not all, come with a highlight"
 
 
 def test_arc_bends_a_word_round_a_circle_either_way_and_keeps_its_ink(system_fonts, monkeypatch):

@@ -49,6 +49,9 @@ WIDE_SIDE_MARGIN = 1.5
 #: until session 12 every synthetic crop had one ink level (MJSynth has both effects).
 OUTLINE_SHARE = 0.08
 SHADOW_SHARE = 0.08
+#: Share of those shadows with a highlight on the letters' other side as well (bevelled,
+#: engraved or raised letters: the icdar2013 gallery's FORMERLY, STREET, FESTIVE).
+EMBOSS_SHARE = 0.3
 #: Share of crops whose letters are not one flat grey but carry a gradient or texture of their
 #: own (the background's kinds, :meth:`SyntheticRenderer._background`), as painted and lit signs do.
 TEXTURED_INK_SHARE = 0.15
@@ -259,8 +262,9 @@ class SyntheticRenderer:
     def _layers(self, mask: np.ndarray, size: int, bg: float,
                 ink: float) -> list[tuple[np.ndarray, float | np.ndarray]]:
         """(coverage, grey level or per-pixel levels) layers to draw over a background of
-        ``bg``, bottom first, all of one shape: ``mask``'s, grown below and to one side when a
-        drop shadow (``SHADOW_SHARE``) would fall off it. The shadow first, then the letters:
+        ``bg``, bottom first, all of one shape: ``mask``'s, grown on every side for a drop shadow
+        (``SHADOW_SHARE``; with a highlight opposite it, ``EMBOSS_SHARE`` of them). The shadow
+        (and highlight) first, then the letters:
         ``mask`` in ``ink`` (textured round that level, ``TEXTURED_INK_SHARE``), or
         (``OUTLINE_SHARE``) ``mask`` grown by an outline in ``ink`` under a fill of another level
         (hollow: near ``bg``; else the extreme away from ``ink``). Sizes scale with the font
@@ -270,14 +274,16 @@ class SyntheticRenderer:
         if rng.random() < SHADOW_SHARE:
             dx = rng.choice((-1, 1)) * max(1, round(size * rng.uniform(0.03, 0.1)))
             dy = max(1, round(size * rng.uniform(0.03, 0.1)))  # light falls from above
-            mask = np.pad(mask, ((0, dy), (max(0, -dx), max(0, dx))))
-            shadow = cv2.warpAffine(mask, np.float32([[1, 0, dx], [0, 1, dy]]), mask.shape[::-1])
+            mask = np.pad(mask, ((dy, dy), (abs(dx), abs(dx))))
             sigma = size * rng.uniform(0, 0.06)
-            if sigma > 0.5:
-                shadow = cv2.GaussianBlur(shadow, (0, 0), sigma)
             # under light letters darker than their ground, under dark ones a grey between the two
             level = bg * rng.uniform(0.2, 0.7) if ink > bg else bg + (ink - bg) * rng.uniform(0.3, 0.7)
-            layers.append((shadow, level))
+            shifts = [(dx, dy, level)]
+            if rng.random() < EMBOSS_SHARE:  # lit from the other side too: engraved or raised letters
+                shifts.append((-dx, -dy, max(bg, ink) + (255 - max(bg, ink)) * rng.uniform(0.5, 1.0)))
+            for sx, sy, shade in shifts:
+                shadow = cv2.warpAffine(mask, np.float32([[1, 0, sx], [0, 1, sy]]), mask.shape[::-1])
+                layers.append((cv2.GaussianBlur(shadow, (0, 0), sigma) if sigma > 0.5 else shadow, shade))
         if rng.random() < OUTLINE_SHARE:
             width = max(1, round(size * rng.uniform(0.03, 0.08)))
             outline = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1)))
