@@ -182,8 +182,9 @@ class SyntheticRenderer:
         if tracking and len(text) > 1:
             starts = np.cumsum([0.0] + [font.getlength(c) + tracking for c in text[:-1]])
             pieces = list(zip(starts.tolist(), text))
-        left = min(font.getbbox(piece, stroke_width=stroke)[0] + x for x, piece in pieces)
-        right = max(font.getbbox(piece, stroke_width=stroke)[2] + x for x, piece in pieces)
+        boxes = [font.getbbox(piece, stroke_width=stroke) for _, piece in pieces]  # once each: a hot path
+        left = min(x + box[0] for (x, _), box in zip(pieces, boxes))
+        right = max(x + box[2] for (x, _), box in zip(pieces, boxes))
         width, height = int(right - min(left, 0)) + 2 * stroke + 2, ascent + descent + 2 * stroke + 2
         canvas = Image.new("L", (max(width, 1), max(height, 1)), 0)
         draw = ImageDraw.Draw(canvas)
@@ -261,14 +262,14 @@ class SyntheticRenderer:
 
     def _layers(self, mask: np.ndarray, size: int, bg: float,
                 ink: float) -> list[tuple[np.ndarray, float | np.ndarray]]:
-        """(coverage, grey level or per-pixel levels) layers to draw over a background of
-        ``bg``, bottom first, all of one shape: ``mask``'s, grown on every side for a drop shadow
-        (``SHADOW_SHARE``; with a highlight opposite it, ``EMBOSS_SHARE`` of them). The shadow
-        (and highlight) first, then the letters:
-        ``mask`` in ``ink`` (textured round that level, ``TEXTURED_INK_SHARE``), or
-        (``OUTLINE_SHARE``) ``mask`` grown by an outline in ``ink`` under a fill of another level
-        (hollow: near ``bg``; else the extreme away from ``ink``). Sizes scale with the font
-        ``size`` (px)."""
+        """(coverage, grey level or per-pixel levels) layers to draw over a background of ``bg``,
+        bottom first, all of one shape: ``mask``'s, grown on every side for a drop shadow.
+
+        First a drop shadow (``SHADOW_SHARE``; ``EMBOSS_SHARE`` of them with a highlight opposite),
+        then the letters: ``mask`` in ``ink`` (textured round that level, ``TEXTURED_INK_SHARE``),
+        or (``OUTLINE_SHARE``) ``mask`` grown by an outline in ``ink`` under a fill of another
+        level (hollow: near ``bg``; else the extreme away from ``ink``). Sizes scale with the
+        font ``size`` (px)."""
         rng = self.rng
         layers = []
         if rng.random() < SHADOW_SHARE:
