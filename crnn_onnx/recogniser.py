@@ -16,13 +16,13 @@ import math
 import os
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 import onnxruntime as ort
 
-from . import decode, geometry, preprocess
+from . import casing, decode, geometry, preprocess
 from .errors import InvalidImageError, ModelFormatError
 from .model_format import INPUT_NAME, OUTPUT_NAME, ModelSpec, load_spec
 from .registry import resolve_lexicon, resolve_model
@@ -96,8 +96,10 @@ class Recogniser:
       of the rotated crop for a tall crop read rotated: :class:`Prediction`).
     - ``regular_case``: True (default) rewrites a word read in mixed case
       (``daTA``) in lower, Title or UPPER case when the model finds that
-      almost as likely (:func:`crnn_onnx.decode.regular_case`); False keeps
-      the letters as decoded.
+      almost as likely (:func:`crnn_onnx.decode.regular_case`), and re-reads
+      a line of 3 or more words read mostly in capitals word by word, each
+      word lowered to its own reading's case (:mod:`crnn_onnx.casing`; those
+      crops cost about one more read); False keeps the letters as decoded.
 
     Raises ``ValueError`` for a bad option, ``FileNotFoundError``/``ValueError``
     for a model that cannot be found, and :class:`ModelFormatError` for a file
@@ -147,6 +149,8 @@ class Recogniser:
         self.margins = self.spec.input_spec.margins if trim_margins else None
         #: letter classes -> (lower, upper) classes, for decode.regular_case (None: letters kept as decoded)
         self._case_pairs = decode.case_pairs(self.spec.charset) if regular_case else None
+        #: whether lines latched into capitals are re-read word by word (crnn_onnx.casing)
+        self._reread_capitals = regular_case
 
     @staticmethod
     def _open_session(path, threads, inter_op_threads, providers, arena) -> ort.InferenceSession:
@@ -235,16 +239,21 @@ class Recogniser:
         return self._read_images(images, batch_size or self.batch_size, timings)
 
     def _read_images(self, images: list[np.ndarray], batch_size: int,
-                     timings: dict[str, float] | None = None) -> list[Prediction]:
-        """Read float [0, 1] H×W / H×W×3 (BGR) images; the shared core of every read method."""
+                     timings: dict[str, float] | None = None, whole: bool = True) -> list[Prediction]:
+        """Read float [0, 1] H×W / H×W×3 (BGR) images; the shared core of every read method.
+
+        ``whole``: the images are whole crops (rotation candidates tried, latched lines re-read);
+        False reads them as given, as the words of a re-read line are read.
+        """
         clock = time.perf_counter()
         spec = self.spec.input_spec
-        owners, widths, offsets, resized = [], [], [], []
+        owners, widths, offsets, resized, read = [], [], [], [], []
         for index, image in enumerate(images):
-            candidates = geometry.upright_candidates(image) if self.rotate == "auto" else [(image, 0)]
+            candidates = geometry.upright_candidates(image) if whole and self.rotate == "auto" else [(image, 0)]
             for candidate, _ in candidates:
                 fitted, width, offset = preprocess.fit(candidate, spec, self.margins)
                 owners.append(index)
+                read.append(candidate)
                 widths.append(width)
                 offsets.append(offset)
                 resized.append(fitted)
@@ -272,10 +281,31 @@ class Recogniser:
                 timings["infer"] = timings.get("infer", 0.0) + middle - clock
                 timings["decode"] = timings.get("decode", 0.0) + time.perf_counter() - middle
         best: list[Prediction | None] = [None] * len(images)
-        for owner, reading in zip(owners, readings):  # candidates in order: as given first, so ties keep it
+        best_image: list[np.ndarray | None] = [None] * len(images)
+        for owner, reading, candidate in zip(owners, readings, read):  # as given first, so ties keep it
             if best[owner] is None or reading.confidence > best[owner].confidence:
-                best[owner] = reading
+                best[owner], best_image[owner] = reading, candidate
+        if whole and self._reread_capitals:
+            self._reread_latched_lines(best, best_image, batch_size, timings)
         return best
+
+    def _reread_latched_lines(self, readings: list[Prediction], images: list[np.ndarray], batch_size: int,
+                              timings: dict[str, float] | None) -> None:
+        """Lower, in place, the letter case of ``readings`` latched into capitals (:mod:`casing`):
+        each such line's words (cut from the image it was read from) are read alone, in one batch."""
+        lines = []  # (index, the line's word crops)
+        for index, (reading, image) in enumerate(zip(readings, images)):
+            if casing.latched_capitals(reading.text):
+                columns = casing.word_columns(reading.text, reading.char_spans, image.shape[1])
+                if columns:
+                    lines.append((index, [image[:, x0:x1] for x0, x1 in columns]))
+        if not lines:
+            return
+        words = iter(self._read_images([word for _, crops in lines for word in crops], batch_size, timings,
+                                       whole=False))
+        for index, crops in lines:
+            alone = [next(words).text for _ in crops]
+            readings[index] = replace(readings[index], text=casing.lower_from_words(readings[index].text, alone))
 
     def _check_output(self, logprobs: np.ndarray, batch_width: int) -> None:
         spec = self.spec.input_spec

@@ -63,11 +63,14 @@ def oracle_metadata(**overrides) -> dict[str, str]:
 
 def build_oracle(metadata: dict[str, str] | None = None, *, channels: int = 1, height: int = HEIGHT,
                  classes: int = len(ORACLE_CHARSET) + 1, input_name: str = "image", output_name: str = "logprobs",
-                 rank: int = 4, frames_per_block: int = 1) -> "onnx.ModelProto":
+                 rank: int = 4, frames_per_block: int = 1,
+                 latch: tuple[float, float] | None = None) -> "onnx.ModelProto":
     """The oracle graph with the given metadata; keyword arguments make structurally broken variants.
 
     ``classes`` > 4 adds classes that never win; ``rank=3`` takes (N, H, W)
     input; ``frames_per_block=2`` breaks T = ceil(W / 4) by repeating each frame.
+    ``latch=(nats, frames)`` makes the reading depend on the input's width, as a BiLSTM's
+    context does: class 2's logit gains and class 1's loses ``nats * (T - frames)``.
     """
     centres = [(BLANK_LEVEL - 0.5) / 0.5] + [(LEVELS[c] - 0.5) / 0.5 for c in ORACLE_CHARSET]
     centres += [50.0] * (classes - len(centres))
@@ -90,6 +93,14 @@ def build_oracle(metadata: dict[str, str] | None = None, *, channels: int = 1, h
     if frames_per_block == 2:
         nodes.append(helper.make_node("Concat", ["frames", "frames"], ["doubled"], axis=1))
         nodes.append(helper.make_node("LogSoftmax", ["doubled"], [output_name], axis=-1))
+    elif latch is not None:
+        nodes += [helper.make_node("Shape", ["frames"], ["shape"]),
+                  helper.make_node("Gather", ["shape", "time_axis"], ["t_int"]),
+                  helper.make_node("Cast", ["t_int"], ["t"], to=TensorProto.FLOAT),
+                  helper.make_node("Sub", ["t", "latch_frames"], ["excess"]),
+                  helper.make_node("Mul", ["excess", "latch_nats"], ["latch_bias"]),
+                  helper.make_node("Add", ["frames", "latch_bias"], ["latched"]),
+                  helper.make_node("LogSoftmax", ["latched"], [output_name], axis=-1)]
     else:
         nodes.append(helper.make_node("LogSoftmax", ["frames"], [output_name], axis=-1))
     initialisers = [
@@ -102,6 +113,12 @@ def build_oracle(metadata: dict[str, str] | None = None, *, channels: int = 1, h
     ]
     if rank == 3:
         initialisers.append(helper.make_tensor("axis1", TensorProto.INT64, [1], [1]))
+    if latch is not None:
+        per_class = np.zeros(classes, np.float32)
+        per_class[1:3] = -latch[0], latch[0]
+        initialisers += [helper.make_tensor("time_axis", TensorProto.INT64, [1], [1]),
+                         helper.make_tensor("latch_frames", TensorProto.FLOAT, [1], [latch[1]]),
+                         helper.make_tensor("latch_nats", TensorProto.FLOAT, [classes], per_class)]
     graph = helper.make_graph(nodes, "oracle", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, dims)],
                               [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, ["N", "T", classes])],
                               initialisers)

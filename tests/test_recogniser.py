@@ -7,6 +7,7 @@ import os
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -85,6 +86,45 @@ def test_case_rewrite_changes_the_text_only(tmp_path):
     assert rewritten.char_spans == as_decoded.char_spans
     assert rewritten.char_confidences == as_decoded.char_confidences
     assert rewritten.confidence == as_decoded.confidence
+
+
+def _level_bars(levels: list[float | None]) -> np.ndarray:
+    """A crop of oracle bars at the given pixel levels (None: a white gap where a bar would be)."""
+    crop = np.full((32, 2 * MARGIN + len(levels) * BAR + (len(levels) - 1) * GAP), 255, np.uint8)
+    for i, level in enumerate(levels):
+        if level is not None:
+            crop[:, MARGIN + i * (BAR + GAP):MARGIN + i * (BAR + GAP) + BAR] = round(255 * level)
+    return crop
+
+
+@pytest.fixture(scope="module")
+def latching_oracle(tmp_path_factory) -> Path:
+    """Classes 'a', 'A', ' ' (levels 0, 0.25, 0.5); 'A' gains and 'a' loses 0.3 nats per frame beyond
+    22, so a bar of level 0.125 (half way) reads 'A' in a crop of 34 frames and 'a' in one of 12,
+    while a bar of level 0.25 reads 'A' either way (10 nats ahead before the width's 6)."""
+    metadata = oracle_metadata(charset=json.dumps(["a", "A", " "]))
+    return save(build_oracle(metadata, latch=(0.3, 22.0)), tmp_path_factory.mktemp("latch") / "latch.onnx")
+
+
+HALF, CAPITAL, SPACE = 0.125, 0.25, 0.5
+
+
+def test_a_line_latched_into_capitals_takes_each_words_own_case(latching_oracle):
+    crop = _level_bars([HALF, HALF, SPACE, HALF, CAPITAL, SPACE, CAPITAL, CAPITAL])  # 34 frames
+    as_decoded = Recogniser(latching_oracle, regular_case=False).read(crop)
+    reread = Recogniser(latching_oracle).read(crop)
+    assert as_decoded.text == "AA AA AA"
+    assert reread.text == "aa aA AA"   # the words alone: "aa", "aA", and "AA", which is really capitals
+    assert reread.char_spans == as_decoded.char_spans and reread.confidence == as_decoded.confidence
+
+
+def test_short_lines_and_batches_keep_their_reading(latching_oracle):
+    """Two words are not a latched line; in a batch each crop is re-read as it would be alone."""
+    two_words = _level_bars([HALF, HALF, SPACE] + [HALF, HALF] + [None] * 3)  # wide enough to latch
+    line = _level_bars([HALF, HALF, SPACE, HALF, CAPITAL, SPACE, CAPITAL, CAPITAL])
+    recogniser = Recogniser(latching_oracle)
+    assert recogniser.read(two_words).text == "AA AA"
+    assert [p.text for p in recogniser.read_batch([two_words, line, line])] == ["AA AA", "aa aA AA", "aa aA AA"]
 
 
 def test_prediction_is_frozen(oracle):
