@@ -165,14 +165,15 @@ def _pct(value: float | None, digits: int = 1) -> str:
 
 
 def verdict(name: str, score: dict) -> tuple[str, str]:
-    """(bar, floor) verdicts of a greedy score: 'met (+x.x)' / 'missed by x.x' / '–'."""
+    """(bar, floor) verdicts of a greedy score: 'met (+x.x pt)' / 'missed by x.x pt' / '–'; CER margins
+    in hundredths ('missed by 0.05 pt CER'), since a line set's CER gaps are that small."""
     word = 100 * (score["word_accuracy"] or 0.0)
     cer = 100 * (score["cer"] or 0.0)
 
     def judge(kind: str, limit: float) -> str:
         margin = word - limit if kind == "word" else limit - cer
-        unit = "pt" if kind == "word" else "pt CER"
-        return f"met (+{margin:.1f} {unit})" if margin >= 0 else f"**missed by {-margin:.1f} {unit}**"
+        unit, digits = ("pt", 1) if kind == "word" else ("pt CER", 2)
+        return f"met (+{margin:.{digits}f} {unit})" if margin >= 0 else f"**missed by {-margin:.{digits}f} {unit}**"
 
     bar = judge(*BARS[name]) if name in BARS else "–"
     floor = "–"

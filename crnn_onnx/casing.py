@@ -2,9 +2,10 @@
 
 A bidirectional LSTM carries its case decision along a whole line: a lower-case
 document line (``tracker is identical. Thus an edge``) or a mixed-case receipt
-line (``Cashier : Fatin Sy``) can come out entirely in capitals, although each
-word read on its own comes out in its own case. So a line read mostly in
-capitals (:func:`latched_capitals`) is cut into its words at the columns of the
+line (``Cashier : Fatin Sy``) can come out entirely in capitals, or switch
+inside a word (``trajECtorY``), although each word read on its own comes out in
+its own case. So a line read mostly in capitals or with a word in mixed case
+(:func:`latched_capitals`) is cut into its words at the columns of the
 spaces the model read (:func:`word_columns`), each word is read again alone, and
 a word takes its lone reading's case when that spells the same letters with
 fewer capitals (:func:`lower_from_words`). Letters are only ever lowered: words
@@ -13,20 +14,30 @@ really set in capitals read in capitals alone too, and nothing else changes.
 """
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 #: A line needs at least this many space-separated words to be re-read word by word.
 MIN_WORDS = 3
-#: ... and more than this share of its letters read as capitals.
+#: ... and more than this share of its letters read as capitals, or a word in mixed case.
 CAPITAL_SHARE = 0.5
+_LETTER_RUN = re.compile(r"[A-Za-z]+")
+
+
+def mixed_case(upper: Sequence[bool]) -> bool:
+    """A run of letters, given as whether each is a capital, is in mixed case: two or more letters,
+    and neither all lower, all UPPER nor Title case (``daTA``, ``trajECtorY``, ``McGinnis``)."""
+    return len(upper) >= 2 and any(upper) and not all(upper) and (not upper[0] or any(upper[1:]))
 
 
 def latched_capitals(text: str) -> bool:
-    """True when ``text`` has at least :data:`MIN_WORDS` words and more than
-    :data:`CAPITAL_SHARE` of its letters are capitals."""
+    """True when ``text`` has at least :data:`MIN_WORDS` words and either more than
+    :data:`CAPITAL_SHARE` of its letters are capitals or a run of letters is in :func:`mixed_case`."""
+    if len(text.split()) < MIN_WORDS:
+        return False
     letters = [c for c in text if c.isalpha()]
-    return (len(text.split()) >= MIN_WORDS and bool(letters)
-            and sum(c.isupper() for c in letters) > CAPITAL_SHARE * len(letters))
+    return (sum(c.isupper() for c in letters) > CAPITAL_SHARE * len(letters)
+            or any(mixed_case([c.isupper() for c in run]) for run in _LETTER_RUN.findall(text)))
 
 
 def word_columns(text: str, spans: Sequence[tuple[int, int]], width: int) -> list[tuple[int, int]] | None:

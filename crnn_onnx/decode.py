@@ -46,6 +46,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from .casing import mixed_case
+
 BLANK = 0
 CONFIDENCE_METHODS = ("geomean", "min", "mean", "product")
 #: Default :func:`beam_search` pruning, in nats (see there).
@@ -706,7 +708,7 @@ def regular_case(logprobs_row, decoded: Decoded, pairs: dict[int, tuple[int, int
         while stop < len(labels) and labels[stop] in pairs:
             stop += 1
         upper = [labels[k] == pairs[labels[k]][1] for k in range(start, stop)]
-        if stop - start >= 2 and any(upper) and not all(upper) and (not upper[0] or any(upper[1:])):
+        if mixed_case(upper):
             letters = range(start, stop)
             best = [logprobs_row[decoded.frames[k]:ends[k]].max(axis=0) for k in letters]
             lower_lp = [b[pairs[labels[k]][0]] for b, k in zip(best, letters)]

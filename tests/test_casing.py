@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crnn_onnx.casing import latched_capitals, lower_from_words, word_columns
+from crnn_onnx.casing import latched_capitals, lower_from_words, mixed_case, word_columns
 
 
 @pytest.mark.parametrize("text, latched", [
@@ -16,9 +16,18 @@ from crnn_onnx.casing import latched_capitals, lower_from_words, word_columns
     ("Cashier : Fatin Sy", False),                                 # 4 of 13 letters
     ("12 34 56", False),                                           # no letters
     ("RM 12.00 TOTAL", True),
+    ("trajECtorY models and try", True),                          # a word in mixed case
+    ("where L and h are", False),                                  # single capitals are no word in mixed case
+    ("No.128G is McGinnis", True),                                 # McGinnis is mixed: re-read, and kept if read so alone
 ])
-def test_latched_capitals_needs_three_words_mostly_in_capitals(text, latched):
+def test_latched_capitals_needs_three_words_in_capitals_or_mixed_case(text, latched):
     assert latched_capitals(text) is latched
+
+
+@pytest.mark.parametrize("word, mixed", [("daTA", True), ("McGinnis", True), ("Data", False), ("DATA", False),
+                                         ("data", False), ("a", False), ("A", False)])
+def test_mixed_case_is_neither_lower_upper_nor_title(word, mixed):
+    assert mixed_case([c.isupper() for c in word]) is mixed
 
 
 def test_word_columns_cut_at_the_middle_of_each_space():
