@@ -41,7 +41,8 @@ def _add_model_args(parser: argparse.ArgumentParser, decoding: bool = True) -> N
         parser.add_argument("--keep-case", action="store_true",
                             help="keep the decoded letters' case (default: mixed-case words the model is unsure "
                                  "of are rewritten in lower, Title or UPPER case, and lines of 3+ words read mostly "
-                                 "in capitals are re-read word by word for each word's own case)")
+                                 "in capitals or with a mixed-case word are re-read word by word for each word's "
+                                 "own case)")
 
 
 def _recogniser(args: argparse.Namespace, threads: int | None = None) -> Recogniser:

@@ -96,10 +96,11 @@ class Recogniser:
       of the rotated crop for a tall crop read rotated: :class:`Prediction`).
     - ``regular_case``: True (default) rewrites a word read in mixed case
       (``daTA``) in lower, Title or UPPER case when the model finds that
-      almost as likely (:func:`crnn_onnx.decode.regular_case`), and re-reads
-      a line of 3 or more words read mostly in capitals word by word, each
-      word lowered to its own reading's case (:mod:`crnn_onnx.casing`; those
-      crops cost about one more read); False keeps the letters as decoded.
+      almost as likely (:func:`crnn_onnx.decode.regular_case`); and it
+      re-reads word by word a line of 3 or more words read mostly in capitals
+      or with a word in mixed case, each word lowered to its own reading's
+      case (:mod:`crnn_onnx.casing`; those crops cost about one more read).
+      False keeps the letters as decoded.
 
     Raises ``ValueError`` for a bad option, ``FileNotFoundError``/``ValueError``
     for a model that cannot be found, and :class:`ModelFormatError` for a file
