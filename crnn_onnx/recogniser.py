@@ -8,7 +8,8 @@ height (``preprocess.fit``); candidates sorted by resized width and batched
 (right-padded with ``pad_value``, so padding stays small); one onnxruntime
 call per batch; each row decoded over its own valid frames only, ceil(resized
 width / width_stride); for a tall crop the most confident candidate kept;
-results returned in input order.
+with ``regular_case``, lines latched into capitals re-read word by word and
+lowered to their words' own case (``casing``); results returned in input order.
 """
 from __future__ import annotations
 

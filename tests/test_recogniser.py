@@ -127,6 +127,18 @@ def test_short_lines_and_batches_keep_their_reading(latching_oracle):
     assert [p.text for p in recogniser.read_batch([two_words, line, line])] == ["AA AA", "aa aA AA", "aa aA AA"]
 
 
+def test_lines_printed_in_capitals_stay_in_capitals():
+    """The bundled model re-reads these lines word by word (mostly capitals) and each word alone reads
+    in capitals too, so nothing changes: the re-read lowers only what the words alone read lower."""
+    lines = ["TOTAL SALES INCLUSIVE GST", "THE QUICK BROWN FOX JUMPS", "WHERE THE STREET ENDS"]
+    crops = []
+    for text in lines:
+        crop = np.full((48, 30 + 22 * len(text)), 255, np.uint8)
+        cv2.putText(crop, text, (10, 34), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+        crops.append(crop)
+    assert [p.text for p in Recogniser(threads=1).read_batch(crops)] == lines
+
+
 def test_prediction_is_frozen(oracle):
     with pytest.raises(dataclasses.FrozenInstanceError):
         oracle.read(render("a")).text = "b"
