@@ -152,7 +152,7 @@ class Recogniser:
         #: letter classes -> (lower, upper) classes, for decode.regular_case (None: letters kept as decoded)
         self._case_pairs = decode.case_pairs(self.spec.charset) if regular_case else None
         #: whether lines latched into capitals are re-read word by word (crnn_onnx.casing)
-        self._reread_capitals = regular_case
+        self._reread_capitals = bool(self._case_pairs)
 
     @staticmethod
     def _open_session(path, threads, inter_op_threads, providers, arena) -> ort.InferenceSession:
@@ -249,13 +249,13 @@ class Recogniser:
         """
         clock = time.perf_counter()
         spec = self.spec.input_spec
-        owners, widths, offsets, resized, read = [], [], [], [], []
+        owners, widths, offsets, resized, candidate_images = [], [], [], [], []
         for index, image in enumerate(images):
             candidates = geometry.upright_candidates(image) if whole and self.rotate == "auto" else [(image, 0)]
             for candidate, _ in candidates:
                 fitted, width, offset = preprocess.fit(candidate, spec, self.margins)
                 owners.append(index)
-                read.append(candidate)
+                candidate_images.append(candidate)
                 widths.append(width)
                 offsets.append(offset)
                 resized.append(fitted)
@@ -284,7 +284,7 @@ class Recogniser:
                 timings["decode"] = timings.get("decode", 0.0) + time.perf_counter() - middle
         best: list[Prediction | None] = [None] * len(images)
         best_image: list[np.ndarray | None] = [None] * len(images)
-        for owner, reading, candidate in zip(owners, readings, read):  # as given first, so ties keep it
+        for owner, reading, candidate in zip(owners, readings, candidate_images):  # as given first: ties keep it
             if best[owner] is None or reading.confidence > best[owner].confidence:
                 best[owner], best_image[owner] = reading, candidate
         if whole and self._reread_capitals:
@@ -294,20 +294,22 @@ class Recogniser:
     def _reread_latched_lines(self, readings: list[Prediction], images: list[np.ndarray], batch_size: int,
                               timings: dict[str, float] | None) -> None:
         """Lower, in place, the letter case of ``readings`` latched into capitals (:mod:`casing`):
-        each such line's words (cut from the image it was read from) are read alone, in one batch."""
-        lines = []  # (index, the line's word crops)
+        each such line's words, cut from the image it was read from at :func:`geometry.word_cuts`,
+        are read alone, all lines' words in one batch."""
+        lines = []  # (index, the line's words: (char indices, crop))
         for index, (reading, image) in enumerate(zip(readings, images)):
             if casing.latched_capitals(reading.text):
-                columns = casing.word_columns(reading.text, reading.char_spans, image.shape[1])
-                if columns:
-                    lines.append((index, [image[:, x0:x1] for x0, x1 in columns]))
+                cuts = geometry.word_cuts(reading.text, reading.char_spans, image.shape[1])
+                words = [(chars, image[:, round(x0):round(x1)]) for chars, x0, x1 in cuts]
+                if all(crop.shape[1] > 0 for _, crop in words):
+                    lines.append((index, words))
         if not lines:
             return
-        words = iter(self._read_images([word for _, crops in lines for word in crops], batch_size, timings,
+        alone = iter(self._read_images([crop for _, words in lines for _, crop in words], batch_size, timings,
                                        whole=False))
-        for index, crops in lines:
-            alone = [next(words).text for _ in crops]
-            readings[index] = replace(readings[index], text=casing.lower_from_words(readings[index].text, alone))
+        for index, words in lines:
+            text = casing.lower_from_words(readings[index].text, [(chars, next(alone).text) for chars, _ in words])
+            readings[index] = replace(readings[index], text=text)
 
     def _check_output(self, logprobs: np.ndarray, batch_width: int) -> None:
         spec = self.spec.input_spec

@@ -113,7 +113,7 @@ def test_upright_candidates_only_for_tall_crops():
 
 from test_integrations_support import box_quad, default_recogniser, draw_into, word_patch  # noqa: E402
 
-from crnn_onnx.geometry import crop_size, span_quad, word_spans  # noqa: E402
+from crnn_onnx.geometry import crop_size, span_quad, word_cuts, word_spans  # noqa: E402
 
 
 def vertex_orders(quad: np.ndarray) -> dict[str, np.ndarray]:
@@ -210,6 +210,15 @@ def test_span_quad_of_a_crop_read_rotated():
     np.testing.assert_allclose(span_quad(tall, 0, 50, -90), [[70, 10], [70, 60], [50, 60], [50, 10]], atol=1e-4)
     with pytest.raises(ValueError):
         span_quad(tall, 0, 5, 180)
+
+
+def test_word_cuts_tile_the_crop_between_words():
+    """Cuts lie halfway between a space's start and the next word's first character's start."""
+    spans = [(0, 3), (4, 7), (8, 10), (10, 12), (14, 17), (18, 21), (22, 24), (26, 29)]
+    assert word_cuts("ab  cd e", spans, 30) == [((0, 1), 0.0, 11.0), ((4, 5), 11.0, 24.0), ((7,), 24.0, 30.0)]
+    assert word_cuts("  ", [(0, 1)] * 2, 10) == []
+    with pytest.raises(ValueError, match="1 character spans for a text of 2 characters"):
+        word_cuts("ab", [(0, 1)], 10)
 
 
 def test_word_spans_cut_between_words():
