@@ -58,8 +58,6 @@ def lower_from_words(text: str, words: Sequence[tuple[Sequence[int], str]]) -> s
 def _only_lowers(word: str, alone: str) -> bool:
     """``alone`` is ``word`` with some capitals lowered, nothing else changed, and at least one of
     the lowered letters outside :data:`CASE_ALIKE`."""
-    if len(alone) != len(word) or alone.lower() != word.lower():
+    if len(alone) != len(word) or not all(w == a or (w.isupper() and a == w.lower()) for w, a in zip(word, alone)):
         return False
-    lowered = [a for w, a in zip(word, alone) if w != a]
-    return (all(w == a or (w.isupper() and a == w.lower()) for w, a in zip(word, alone))
-            and any(a not in CASE_ALIKE for a in lowered))
+    return any(a != w and a not in CASE_ALIKE for w, a in zip(word, alone))

@@ -149,10 +149,9 @@ class Recogniser:
         self.rotate = rotate
         #: the blank margins crops are cut down to before resizing (None: read as given)
         self.margins = self.spec.input_spec.margins if trim_margins else None
-        #: letter classes -> (lower, upper) classes, for decode.regular_case (None: letters kept as decoded)
+        #: letter classes -> (lower, upper) classes, for decode.regular_case and, when there are any, the
+        #: word-by-word re-read of lines latched into capitals (crnn_onnx.casing); None: letters as decoded
         self._case_pairs = decode.case_pairs(self.spec.charset) if regular_case else None
-        #: whether lines latched into capitals are re-read word by word (crnn_onnx.casing)
-        self._reread_capitals = bool(self._case_pairs)
 
     @staticmethod
     def _open_session(path, threads, inter_op_threads, providers, arena) -> ort.InferenceSession:
@@ -287,7 +286,7 @@ class Recogniser:
         for owner, reading, candidate in zip(owners, readings, candidate_images):  # as given first: ties keep it
             if best[owner] is None or reading.confidence > best[owner].confidence:
                 best[owner], best_image[owner] = reading, candidate
-        if whole and self._reread_capitals:
+        if whole and self._case_pairs:
             self._reread_latched_lines(best, best_image, batch_size, timings)
         return best
 
