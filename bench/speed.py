@@ -42,6 +42,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
+import importlib.metadata  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -56,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crnn_onnx import Recogniser, labels, metrics  # noqa: E402
+from crnn_onnx.integrations.rapidocr import rapidocr_engine  # noqa: E402
 from bench.card import replace_block  # noqa: E402
 
 FUNSD = ROOT.parent / "shared" / "data" / "funsd_test_crops" / "labels.tsv"
@@ -76,21 +78,14 @@ def load_crops(tsv: Path, count: int | None) -> tuple[list[np.ndarray], list[str
     return crops, [t for _, t in items], [str(p.relative_to(tsv.parent)) for p, _ in items]
 
 
-def rapidocr_engine(threads: int):
-    """RapidOCR 3's engine with its onnxruntime sessions at ``threads`` intra-op and 1 inter-op thread; or None."""
+def rapidocr_peer(threads: int):
+    """(RapidOCR 3's engine with its onnxruntime sessions at ``threads`` intra-op and 1 inter-op thread, its
+    version); (None, None) when RapidOCR 3 is not installed."""
     try:
-        import rapidocr
-        from rapidocr import RapidOCR
+        engine = rapidocr_engine({"Global.use_preprocess_img": False}, threads=threads, log_level="error")
     except ImportError:
         return None, None
-    params = {"Global.use_preprocess_img": False, "Global.log_level": "error",
-              "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-              "EngineConfig.onnxruntime.inter_op_num_threads": 1}
-    version = getattr(rapidocr, "__version__", None)
-    if version is None:
-        from importlib.metadata import version as dist_version
-        version = dist_version("rapidocr")
-    return RapidOCR(params=params), version
+    return engine, importlib.metadata.version("rapidocr")
 
 
 def rapid_text(result) -> str:
@@ -233,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
             peer = lambda crop, other=other: other.read(crop).text  # noqa: E731
             result["peer"] = f"`{other.spec.name}` v{other.spec.version}"
         else:
-            rapid, version = (None, None) if args.no_peer else rapidocr_engine(threads)
+            rapid, version = (None, None) if args.no_peer else rapidocr_peer(threads)
             if rapid is None and not args.no_peer:
                 print("RapidOCR 3 is not installed (pip install 'rapidocr>=3.10,<4'); timing ours only",
                       file=sys.stderr)

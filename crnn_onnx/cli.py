@@ -26,6 +26,17 @@ from .errors import InvalidImageError, ModelFormatError
 from .recogniser import DECODERS, Recogniser
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: an int of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
 def _add_model_args(parser: argparse.ArgumentParser, decoding: bool = True) -> None:
     parser.add_argument("--model", help="bundled model name or path to a native .onnx (default: the bundled 'default')")
     parser.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: onnxruntime's choice)")
@@ -106,19 +117,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
         items = items[:args.limit]
     kept, dropped = labels.fit_items(items)  # the same items for every model (labels.fit_items)
     texts, confidences = [], []
+    failure = None  # nothing is scored when an image cannot be read: a set missing an image is not the set
     bar = _progress(len(kept), "eval")
     try:
         for first in range(0, len(kept), 8 * args.batch_size):
             chunk = kept[first:first + 8 * args.batch_size]
             try:
                 predictions = rec.read_batch([path for path, _ in chunk])
-            except InvalidImageError as exc:  # the reason names the file
-                raise InvalidImageError(f"{args.labels}: {exc.reason}") from None
+            except InvalidImageError as exc:
+                path = str(chunk[exc.index][0])
+                failure = exc.reason if path in exc.reason else f"{path}: {exc.reason}"
+                break
             texts += [p.text for p in predictions]
             confidences += [p.confidence for p in predictions]
             bar.update(len(chunk))
     finally:
         bar.close()
+    if failure:
+        print(f"crnn-onnx eval: error: {args.labels}: {failure}", file=sys.stderr)
+        return 1
     gts = [text for _, text in kept]
     result = metrics.score(texts, gts)
     errors = [(metrics.levenshtein(pred, gt), str(path.relative_to(args.labels.parent)), gt, pred, conf)
@@ -170,6 +187,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         source = str(args.labels)
     else:
         crops, source = synthetic_crops(args.limit), "synthetic Hershey words"
+    if not crops:
+        raise ValueError(f"no crops to benchmark in {source}")
     rec = _recogniser(args, threads=args.threads)
     rec.read(crops[0])  # warm-up
     read_ms = []
@@ -274,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = commands.add_parser("eval", help="score a labels.tsv crop set (DESIGN §8)")
     ev.add_argument("labels", type=Path, metavar="LABELS.tsv")
     ev.add_argument("--json", action="store_true")
-    ev.add_argument("--limit", type=int, help="score only the first N items")
+    ev.add_argument("--limit", type=_positive_int, help="score only the first N items")
     ev.add_argument("--worst", type=int, default=10, metavar="K", help="list the K worst errors (default 10)")
     _add_model_args(ev)
     ev.set_defaults(run=cmd_eval)
@@ -282,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="ms per crop for read, crops/s for read_batch, decoder share")
     bench.add_argument("labels", type=Path, nargs="?", metavar="LABELS.tsv",
                        help="crops to time (default: synthetic words)")
-    bench.add_argument("--limit", type=int, default=200, help="number of crops (default 200)")
+    bench.add_argument("--limit", type=_positive_int, default=200, help="number of crops (default 200)")
     bench.add_argument("--json", action="store_true")
     _add_model_args(bench)
     bench.set_defaults(run=cmd_bench, threads=1)
@@ -298,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     pages_cmd.add_argument("--min-confidence", type=float, default=0.5,
                            help="drop detected regions read below this confidence (default 0.5, like "
                                 "RapidOCR's text_score)")
-    pages_cmd.add_argument("--limit", type=int, help="evaluate only the first N pages")
+    pages_cmd.add_argument("--limit", type=_positive_int, help="evaluate only the first N pages")
     pages_cmd.add_argument("--json", action="store_true")
     _add_model_args(pages_cmd)
     pages_cmd.set_defaults(run=cmd_eval_pages, threads=1)

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from .errors import InvalidImageError
+from .preprocess import MAX_ASPECT
 
 #: A crop whose height / width is at least this is "tall" and may be read rotated (DESIGN §2).
 TALL_RATIO = 1.5
@@ -20,10 +21,19 @@ TALL_RATIO = 1.5
 TRUSTED_TOP_EDGE_DEG = 60.0
 #: ... and that edge is not clearly the short side (shorter than this share of the next edge).
 SHORT_SIDE_RATIO = 0.8
+#: No side of a warped crop may exceed this many pixels (a larger one is a broken box, and would
+#: exhaust memory in the warp or in onnxruntime).
+MAX_CROP_SIDE = 20_000
+#: Every triangle of three of a quad's vertices must be at least this high (pixels): repeated or
+#: collinear vertices have no perspective warp to a rectangle.
+MIN_CORNER_HEIGHT = 0.5
 
 
 def _as_quad(quad) -> np.ndarray:
-    points = np.asarray(quad, dtype=np.float64)
+    try:
+        points = np.asarray(quad, dtype=np.float64)
+    except (TypeError, ValueError) as exc:  # ragged nesting, strings, complex numbers
+        raise InvalidImageError(f"a quad must be 4 (x, y) points of real numbers: {exc}") from None
     if points.shape != (4, 2):
         raise InvalidImageError(f"a quad must be 4 (x, y) points, got shape {points.shape}")
     if not np.isfinite(points).all():
@@ -31,16 +41,29 @@ def _as_quad(quad) -> np.ndarray:
     return points
 
 
-def _signed_area(points: np.ndarray) -> float:
-    """Shoelace area; positive for a clockwise order on screen (y down)."""
+def signed_area(points) -> float:
+    """Shoelace area of a polygon given as (N, 2) points; positive for a clockwise order on screen (y down)."""
+    points = np.asarray(points, dtype=np.float64)
     x, y = points[:, 0], points[:, 1]
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
 
 
-def _is_convex_clockwise(points: np.ndarray) -> bool:
+def is_convex(points) -> bool:
+    """True when a polygon (N, 2) turns the same way at every corner, none straight (either orientation)."""
+    points = np.asarray(points, dtype=np.float64)
     edges = np.roll(points, -1, axis=0) - points
     turns = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
-    return bool((turns > 0).all())
+    return bool((turns > 0).all() or (turns < 0).all())
+
+
+def _min_corner_height(points: np.ndarray) -> float:
+    """The least height of the four triangles of three vertices (0 for repeated or collinear vertices)."""
+    heights = []
+    for k in range(4):
+        a, b, c = np.delete(points, k, axis=0)
+        longest = max(np.linalg.norm(b - a), np.linalg.norm(c - b), np.linalg.norm(a - c))
+        heights.append(2 * abs(signed_area(np.array([a, b, c]))) / longest if longest > 0 else 0.0)
+    return min(heights)
 
 
 def _edge_angle_deg(points: np.ndarray) -> float:
@@ -77,13 +100,13 @@ def order_quad(quad) -> np.ndarray:
     top edge on top.
     """
     points = _as_quad(quad)
-    if (_is_convex_clockwise(points) and abs(_edge_angle_deg(points)) <= TRUSTED_TOP_EDGE_DEG
+    if (is_convex(points) and signed_area(points) > 0 and abs(_edge_angle_deg(points)) <= TRUSTED_TOP_EDGE_DEG
             and not _starts_on_short_side(points)):
         return points.astype(np.float32)
     centre = points.mean(axis=0)
     angles = np.arctan2(points[:, 1] - centre[1], points[:, 0] - centre[0])
     cycle = points[np.argsort(angles, kind="stable")]  # increasing angle = clockwise on screen
-    if _signed_area(cycle) < 0:
+    if signed_area(cycle) < 0:
         cycle = cycle[::-1]
     starts = [np.roll(cycle, -k, axis=0) for k in range(4)]
     # Closest to horizontal first; on a tie (a 45-degree diamond) the start nearer the top-left.
@@ -92,13 +115,23 @@ def order_quad(quad) -> np.ndarray:
 
 
 def _warp(quad, order: bool) -> tuple[np.ndarray, int, int, np.ndarray]:
-    """(ordered points, crop width, crop height, page-to-crop perspective matrix) for a quad."""
+    """(ordered points, crop width, crop height, page-to-crop perspective matrix) for a quad.
+
+    Raises :class:`InvalidImageError` for a malformed quad, one of (nearly) zero
+    area, one with repeated or collinear vertices (``MIN_CORNER_HEIGHT``), and
+    one whose crop would have a side over ``MAX_CROP_SIDE`` pixels.
+    """
     points = order_quad(quad) if order else _as_quad(quad).astype(np.float32)
     top, bottom = np.linalg.norm(points[1] - points[0]), np.linalg.norm(points[2] - points[3])
     left, right = np.linalg.norm(points[3] - points[0]), np.linalg.norm(points[2] - points[1])
-    if abs(_signed_area(points.astype(np.float64))) < 0.5 or max(top, bottom) < 0.5 or max(left, right) < 0.5:
+    if abs(signed_area(points)) < 0.5:
         raise InvalidImageError(f"quad has (nearly) zero area: {points.tolist()}")
+    if _min_corner_height(points.astype(np.float64)) < MIN_CORNER_HEIGHT:
+        raise InvalidImageError(f"quad has repeated or collinear vertices: {points.tolist()}")
     width, height = max(1, int(round(max(top, bottom)))), max(1, int(round(max(left, right))))
+    if max(width, height) > MAX_CROP_SIDE:
+        raise InvalidImageError(f"quad's crop would be {width}x{height} pixels, over the {MAX_CROP_SIDE}-pixel "
+                                f"limit per side: {points.tolist()}")
     target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
     return points, width, height, cv2.getPerspectiveTransform(points, target)
 
@@ -110,20 +143,38 @@ def crop_quad(image: np.ndarray, quad, order: bool = True) -> np.ndarray:
     the longer of the top and bottom edges, the height the longer of the left
     and right edges (rounded, at least 1 pixel). With ``order=False`` the quad
     must already be clockwise from the top-left. Raises
-    :class:`InvalidImageError` for a malformed or zero-area quad.
+    :class:`InvalidImageError` for a malformed quad, one of (nearly) zero area
+    or with repeated or collinear vertices, one whose crop would have a side
+    over ``MAX_CROP_SIDE`` pixels, and one whose bounding box misses the image
+    (it would read only replicated border).
     """
-    _, width, height, matrix = _warp(quad, order)
+    points, width, height, matrix = _warp(quad, order)
+    rows, columns = image.shape[:2]
+    low, high = points.min(axis=0), points.max(axis=0)
+    if high[0] < 0 or high[1] < 0 or low[0] > columns - 1 or low[1] > rows - 1:
+        raise InvalidImageError(f"quad lies entirely outside the {columns}x{rows} image: {points.tolist()}")
     return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
 
 
-def crop_size(quad, order: bool = True) -> tuple[int, int]:
+def crop_size(quad) -> tuple[int, int]:
     """(height, width) of the crop that :func:`crop_quad` makes for ``quad``."""
-    _, width, height, _ = _warp(quad, order)
+    _, width, height, _ = _warp(quad, True)
     return height, width
 
 
-def span_quad(quad, x0: float, x1: float, rotation: int = 0, order: bool = True) -> np.ndarray:
+def is_croppable(quad) -> bool:
+    """True when :func:`crop_quad` can warp ``quad`` into a crop a model reads: four finite points, not
+    (nearly) zero area, no repeated or collinear vertices, crop sides at most ``MAX_CROP_SIDE``, and
+    at most ``preprocess.MAX_ASPECT`` times as wide as high (the image's bounds are not checked)."""
+    try:
+        _, width, height, _ = _warp(quad, True)
+    except InvalidImageError:
+        return False
+    return width <= MAX_ASPECT * height
+
+
+def span_quad(quad, x0: float, x1: float, rotation: int = 0) -> np.ndarray:
     """The page quad (float32 (4, 2), clockwise from the reading top-left) of columns [x0, x1) of a crop.
 
     ``quad`` is the region that :func:`crop_quad` warped; ``x0``/``x1`` are
@@ -136,7 +187,7 @@ def span_quad(quad, x0: float, x1: float, rotation: int = 0, order: bool = True)
     """
     if rotation not in (0, 90, -90):
         raise ValueError(f"rotation must be 0, 90 or -90, not {rotation!r}")
-    _, width, height, matrix = _warp(quad, order)
+    _, width, height, matrix = _warp(quad, True)
     across = width if rotation else height  # the read image's height
     corners = np.array([[x0, 0], [x1, 0], [x1, across], [x0, across]], dtype=np.float64)
     if rotation == 90:  # read image = crop rotated clockwise: (x', y') -> (y', height - x')

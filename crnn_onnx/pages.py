@@ -1,9 +1,9 @@
 """End-to-end page evaluation (DESIGN §8): ``crnn-onnx eval-pages annotations.jsonl``.
 
 A page set is an ``annotations.jsonl``: one page per line with ``image``
-(relative to the file), ``width``, ``height``, ``level`` (``word`` or
-``line``) and ``items``, each a ``quad`` (4 points), a ``text`` and an
-``ignore`` flag.
+(relative to the file), ``level`` (``word`` or ``line``) and ``items``, each
+a ``quad`` (4 points), a ``text`` and an ``ignore`` flag; other keys (such as
+the page's ``width`` and ``height``) are ignored.
 
 Matching (ICDAR 2015 end-to-end style):
 
@@ -73,8 +73,6 @@ class Item:
 @dataclass(frozen=True)
 class PageAnnotation:
     image: Path
-    width: int
-    height: int
     level: str
     items: tuple[Item, ...]
 
@@ -97,14 +95,13 @@ def load_annotations(path: str | Path) -> list[PageAnnotation]:
             items = []
             for i in record["items"]:
                 quad = np.asarray(i["quad"], dtype=np.float64).reshape(4, 2)
-                degenerate = not np.isfinite(quad).all() or polygon_area(quad) < MIN_GT_AREA or not _croppable(quad)
+                degenerate = polygon_area(quad) < MIN_GT_AREA or not geometry.is_croppable(quad)
                 items.append(Item(quad, str(i["text"]), bool(i.get("ignore", False)) or degenerate, degenerate))
             items = tuple(items)
             level = record.get("level", "word")
             if level not in ("word", "line"):
                 raise ValueError(f"level must be 'word' or 'line', not {level!r}")
-            pages.append(PageAnnotation(path.parent / record["image"], int(record.get("width", 0)),
-                                        int(record.get("height", 0)), level, items))
+            pages.append(PageAnnotation(path.parent / record["image"], level, items))
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}:{number}: malformed page: {exc}") from None
     return pages
@@ -112,25 +109,9 @@ def load_annotations(path: str | Path) -> list[PageAnnotation]:
 
 # ---------------------------------------------------------------- geometry
 
-def _croppable(quad: np.ndarray) -> bool:
-    try:
-        geometry.crop_size(quad)
-    except InvalidImageError:
-        return False
-    return True
-
-
-def _is_convex(quad: np.ndarray) -> bool:
-    edges = np.roll(quad, -1, axis=0) - quad
-    turns = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
-    return bool((turns >= -1e-9).all() or (turns <= 1e-9).all())
-
-
 def polygon_area(quad) -> float:
     """Area of a simple polygon (shoelace, absolute)."""
-    points = np.asarray(quad, dtype=np.float64)
-    x, y = points[:, 0], points[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y)))
+    return abs(geometry.signed_area(quad))
 
 
 def _raster(a: np.ndarray, b: np.ndarray, cells: int = 512) -> tuple[float, float, float]:
@@ -161,7 +142,7 @@ def intersection_area(a, b) -> float:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if _boxes_apart(a, b):
         return 0.0
-    if _is_convex(a) and _is_convex(b):
+    if geometry.is_convex(a) and geometry.is_convex(b):
         area, _ = cv2.intersectConvexConvex(a.astype(np.float32), b.astype(np.float32))
         return max(0.0, float(area))
     area_a, _, inter = _raster(a, b)
@@ -173,7 +154,7 @@ def polygon_iou(a, b) -> float:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if _boxes_apart(a, b) or polygon_area(a) <= 0 or polygon_area(b) <= 0:
         return 0.0
-    if _is_convex(a) and _is_convex(b):
+    if geometry.is_convex(a) and geometry.is_convex(b):
         inter = intersection_area(a, b)
         union = polygon_area(a) + polygon_area(b) - inter
     else:

@@ -66,21 +66,45 @@ class InputSpec:
     margins: Margins | None = None  #: None: crops are read with their margins as given
 
 
+#: The widest crop the network reads, as width over height (about 1,000 characters on one line):
+#: a wider one is a sliver, not a line of text, and at the model's height onnxruntime would
+#: allocate gigabytes for it.
+MAX_ASPECT = 1000
+#: The first bytes of every JPEG file: the format that carries EXIF orientation and never alpha.
+JPEG_MAGIC = b"\xff\xd8\xff"
+#: PIL modes of 16-bit grey images (what ``Image.open`` gives for a 16-bit PNG), and 32-bit integer grey.
+_PIL_16_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
 def _from_path(path: Path) -> np.ndarray:
+    """A file as OpenCV decodes it (grey, BGR or BGRA; uint8 or uint16): a JPEG turned upright by
+    its EXIF orientation, as ``cv2.imread`` and image viewers show it; other formats as stored,
+    alpha kept."""
     if not path.is_file():
         raise InvalidImageError(f"file not found: {path}")
     data = np.fromfile(str(path), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    upright = data[:len(JPEG_MAGIC)].tobytes() == JPEG_MAGIC
+    flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH if upright else cv2.IMREAD_UNCHANGED
+    image = cv2.imdecode(data, flags) if data.size else None
     if image is None:
         raise InvalidImageError(f"unreadable image file: {path}")
-    if image.dtype == np.uint16:
-        image = (image / 257.0).astype(np.uint8)
-    return image  # BGR(A) or grey, as OpenCV decodes
+    return image
 
 
 def _from_pil(image: Any) -> np.ndarray:
+    """A PIL image as grey, BGR or BGRA: uint8, uint16 for 16-bit grey (modes ``I;16*``, and
+    ``I`` with values in [0, 65535]) or float32 for mode ``F``. Transparency (an alpha band or a
+    palette's transparent colour) is kept as alpha."""
+    if image.mode in _PIL_16_BIT or image.mode == "I":
+        array = np.asarray(image)
+        if image.mode == "I" and array.size and (array.min() < 0 or array.max() > 65535):
+            raise InvalidImageError("PIL mode 'I' image values must lie in [0, 65535] (16-bit grey)")
+        return array.astype(np.uint16)
+    if image.mode == "F":
+        return np.asarray(image, dtype=np.float32)
     if image.mode not in ("L", "RGB", "RGBA"):
-        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+        transparent = "A" in image.getbands() or "transparency" in image.info
+        image = image.convert("RGBA" if transparent else "RGB")
     array = np.asarray(image)
     if array.ndim == 3:  # PIL is RGB(A): reorder to BGR(A) like everything else here
         array = array[..., [2, 1, 0, 3][: array.shape[2]]]
@@ -90,9 +114,11 @@ def _from_pil(image: Any) -> np.ndarray:
 def to_float(crop: Any, channel_order: str = "bgr") -> np.ndarray:
     """Any accepted crop as a float32 array in [0, 1], shaped H×W (grey) or H×W×3 (BGR).
 
-    Accepts NumPy uint8 or float in [0, 1] (H×W, H×W×1, H×W×3, H×W×4), a PIL
-    image, or a str/Path. ``channel_order`` ("bgr" or "rgb") applies to NumPy
-    colour arrays only. Raises :class:`InvalidImageError` with the reason.
+    Accepts NumPy uint8, uint16 (scaled by 1/65535) or float in [0, 1] (H×W,
+    H×W×1, H×W×3, H×W×4), a PIL image (:func:`_from_pil`), or a str/Path
+    (:func:`_from_path`). ``channel_order`` ("bgr" or "rgb") applies to NumPy
+    colour arrays only. Alpha is composited on white. Raises
+    :class:`InvalidImageError` with the reason.
     """
     if channel_order not in ("bgr", "rgb"):
         raise ValueError(f"channel_order must be 'bgr' or 'rgb', not {channel_order!r}")
@@ -113,6 +139,8 @@ def to_float(crop: Any, channel_order: str = "bgr") -> np.ndarray:
         raise InvalidImageError(f"image is empty (shape {array.shape})")
     if array.dtype == np.uint8:
         image = array.astype(np.float32) * np.float32(1 / 255)
+    elif array.dtype.kind == "u" and array.dtype.itemsize == 2:  # uint16, either byte order
+        image = array.astype(np.float32) * np.float32(1 / 65535)
     elif array.dtype in (np.float32, np.float64, np.float16):
         if not np.isfinite(array).all():
             raise InvalidImageError("image contains NaN or inf")
@@ -120,7 +148,7 @@ def to_float(crop: Any, channel_order: str = "bgr") -> np.ndarray:
             raise InvalidImageError("float image values must lie in [0, 1]")
         image = array.astype(np.float32)
     else:
-        raise InvalidImageError(f"unsupported dtype {array.dtype}; use uint8 or float in [0, 1]")
+        raise InvalidImageError(f"unsupported dtype {array.dtype}; use uint8, uint16 or float in [0, 1]")
     if image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     if image.ndim == 3:
@@ -219,9 +247,13 @@ def fit(image: np.ndarray, spec: InputSpec, margins: Margins | None) -> tuple[np
 def resize_to_height(image: np.ndarray, spec: InputSpec) -> np.ndarray:
     """Resize H×W×C to ``spec.input_height`` keeping the aspect ratio; width ≥ ``min_width``.
 
-    Area interpolation when shrinking, cubic when enlarging (clipped to [0, 1]).
+    Area interpolation when shrinking, cubic when enlarging (clipped to [0, 1]). A crop
+    wider than :data:`MAX_ASPECT` times its height raises :class:`InvalidImageError`.
     """
     height, width = image.shape[:2]
+    if width > MAX_ASPECT * height:
+        raise InvalidImageError(f"crop of {width}×{height} pixels is over {MAX_ASPECT} times as wide as it is high: "
+                                "not one line of text")
     target_h = spec.input_height
     target_w = max(spec.min_width, int(round(width * target_h / height)))
     interpolation = cv2.INTER_AREA if height > target_h else cv2.INTER_CUBIC

@@ -122,8 +122,9 @@ class Recogniser:
         for name, value in (("threads", threads), ("inter_op_threads", inter_op_threads)):
             if value is not None and (type(value) is not int or value < 1):
                 raise ValueError(f"{name} must be None or a positive int, not {value!r}")
-        if lexicon is not None and decoder != "beam":
-            raise ValueError("a lexicon is only used by decoder='beam'")
+        if lexicon is not None and (decoder != "beam" or beam_width == 1):
+            raise ValueError("a lexicon is only used by decoder='beam' with beam_width >= 2 "
+                             "(a beam of 1 is the greedy path: no other reading to prefer)")
         if channel_order not in ("bgr", "rgb"):
             raise ValueError(f"channel_order must be 'bgr' or 'rgb', not {channel_order!r}")
         if rotate not in ("auto", False):
@@ -160,7 +161,12 @@ class Recogniser:
         options.inter_op_num_threads = inter_op_threads or 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.enable_cpu_mem_arena = arena
-        requested = list(providers) if providers is not None else [CPU]
+        if providers is None:
+            requested = [CPU]
+        elif isinstance(providers, str):  # one provider's name, not a sequence of one-letter names
+            requested = [providers]
+        else:
+            requested = list(providers)
         available = ort.get_available_providers()
         usable = [p for p in requested if _provider_name(p) in available] or [CPU]
         try:
@@ -184,12 +190,16 @@ class Recogniser:
                 f"decoder={self.decoder!r}, providers={self.providers})")
 
     def read(self, crop: Any) -> Prediction:
-        """Read one crop: a NumPy array (uint8 or float in [0, 1]; H×W, H×W×1, H×W×3 or H×W×4),
-        a PIL image, or a str/Path to an image file.
+        """Read one crop: a NumPy array (uint8, uint16 or float in [0, 1]; H×W, H×W×1, H×W×3 or
+        H×W×4), a PIL image, or a str/Path to an image file (:func:`preprocess.to_float`).
 
         Raises :class:`InvalidImageError` with the reason for anything else.
         """
-        return self._read_images([preprocess.to_float(crop, self.channel_order)], self.batch_size)[0]
+        image = preprocess.to_float(crop, self.channel_order)
+        try:
+            return self._read_images([image], self.batch_size)[0]
+        except InvalidImageError as exc:  # one crop: no item index in the message
+            raise InvalidImageError(exc.reason) from None
 
     def read_batch(self, crops: Sequence[Any], batch_size: int | None = None) -> list[Prediction]:
         """Read many crops, batched by width; returns one :class:`Prediction` per crop, in input order.
@@ -198,7 +208,8 @@ class Recogniser:
         batched by width bucket (:func:`preprocess.padded_width`), so each is
         padded exactly as :meth:`read` pads it, and each row is decoded over its
         own valid frames: the texts equal :meth:`read`'s. An invalid crop raises
-        :class:`InvalidImageError` naming its index; nothing is read then.
+        :class:`InvalidImageError` naming its index; nothing is read then. ``crops``
+        must be a sequence (a list, or an N×H×W×C array): one image or path raises TypeError.
         """
         return self._read_batch(crops, batch_size)
 
@@ -228,6 +239,11 @@ class Recogniser:
         """
         if batch_size is not None and (type(batch_size) is not int or batch_size < 1):
             raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
+        one_array = isinstance(crops, np.ndarray) and crops.ndim < 4  # N×H×W×C is a stack of crops
+        if one_array or isinstance(crops, (str, os.PathLike)) or hasattr(crops, "getbands"):
+            shape = f" of shape {crops.shape}" if one_array else ""
+            raise TypeError(f"read_batch takes a sequence of crops (a list, or an N×H×W×C array), not one "
+                            f"{type(crops).__name__}{shape}; read() reads a single crop")
         start = time.perf_counter()
         images = []
         for index, crop in enumerate(crops):
@@ -242,6 +258,7 @@ class Recogniser:
     def _read_images(self, images: list[np.ndarray], batch_size: int,
                      timings: dict[str, float] | None = None, whole: bool = True) -> list[Prediction]:
         """Read float [0, 1] H×W / H×W×3 (BGR) images; the shared core of every read method.
+        An image that cannot be fitted to the model raises :class:`InvalidImageError` with its index.
 
         ``whole``: the images are whole crops (rotation candidates tried, latched lines re-read);
         False reads them as given, as the words of a re-read line are read.
@@ -251,8 +268,13 @@ class Recogniser:
         owners, widths, offsets, resized, candidate_images = [], [], [], [], []
         for index, image in enumerate(images):
             candidates = geometry.upright_candidates(image) if whole and self.rotate == "auto" else [(image, 0)]
-            for candidate, _ in candidates:
-                fitted, width, offset = preprocess.fit(candidate, spec, self.margins)
+            for candidate, turn in candidates:
+                try:
+                    fitted, width, offset = preprocess.fit(candidate, spec, self.margins)
+                except InvalidImageError as exc:  # too wide to be a line (preprocess.MAX_ASPECT)
+                    if turn:  # a sliver turned on its side is no candidate; the crop as given still is
+                        continue
+                    raise exc.at(index) from None
                 owners.append(index)
                 candidate_images.append(candidate)
                 widths.append(width)

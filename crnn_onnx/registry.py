@@ -120,4 +120,6 @@ def resolve_lexicon(lexicon: str | os.PathLike | Iterable[str] | None) -> tuple[
     for index, word in enumerate(words):
         if not isinstance(word, str):
             raise TypeError(f"lexicon word {index} is a {type(word).__name__}, not a str: {word!r}")
+    if not any(word.strip() for word in words):
+        raise ValueError("the lexicon has no words (pass lexicon=None to read without one)")
     return words

@@ -92,7 +92,22 @@ def test_eval_with_a_lexicon(capsys, oracle_path, crop_set, tmp_path):
 def test_eval_names_a_missing_image(capsys, oracle_path, crop_set):
     crop_set.write_text(crop_set.read_text(encoding="utf-8") + "images/none.png\tx\n", encoding="utf-8")
     code, _, err = run(capsys, "eval", crop_set, "--model", oracle_path)
-    assert code == 2 and "labels.tsv: file not found" in err and "none.png" in err
+    assert code == 1 and "labels.tsv: file not found" in err and "none.png" in err
+
+
+def test_eval_names_the_file_whose_pixels_are_invalid(capsys, oracle_path, crop_set):
+    # a float TIFF with values above 1: the reason alone ("float image values ...") names no file
+    assert cv2.imwrite(str(crop_set.parent / "images" / "bright.tiff"), np.full((8, 8), 2.0, np.float32))
+    crop_set.write_text(crop_set.read_text(encoding="utf-8") + "images/bright.tiff\tx\n", encoding="utf-8")
+    code, out, err = run(capsys, "eval", crop_set, "--model", oracle_path)
+    assert code == 1 and "bright.tiff: float image values must lie in [0, 1]" in err and "accuracy" not in out
+
+
+@pytest.mark.parametrize("limit", ["0", "-3", "x"])
+def test_limits_below_one_are_usage_errors(capsys, crop_set, limit):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["bench", str(crop_set), "--limit", limit])
+    assert exit_info.value.code == 2 and "--limit: must be a whole number of at least 1" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("source", ["labels", "synthetic"])

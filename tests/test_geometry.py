@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from crnn_onnx.errors import InvalidImageError
-from crnn_onnx.geometry import crop_quad, order_quad, upright_candidates
+from crnn_onnx.geometry import MAX_CROP_SIDE, crop_quad, is_croppable, order_quad, upright_candidates
 
 
 def rotated_box(cx: float, cy: float, width: float, height: float, degrees: float) -> np.ndarray:
@@ -94,10 +94,37 @@ def test_borders_are_replicated():
     ([[0, 0], [10, 0], [10, 10], [0, np.nan]], "NaN"),
     ([[5, 5]] * 4, "zero area"),
     ([[0, 0], [10, 0], [20, 0], [30, 0]], "zero area"),
+    ([[0, 0], [10, 0], [10], [0, 10]], "points of real numbers"),  # ragged
+    ([["a", "b"]] * 4, "points of real numbers"),
+    ([[1j, 0], [10, 0], [10, 10], [0, 10]], "points of real numbers"),
+    ([[0, 0], [30, 0], [30, 20], [30, 20]], "repeated or collinear vertices"),  # a triangle: area 300
+    ([[0, 0], [15, 0], [30, 0], [30, 20]], "repeated or collinear vertices"),
+    ([[0, 0], [30, 0], [30, 20], [30, 20.1]], "repeated or collinear vertices"),
+    ([[0, 0], [1e6, 0], [1e6, 20], [0, 20]], f"1000000x20 pixels, over the {MAX_CROP_SIDE}-pixel limit"),
 ])
 def test_malformed_quads(quad, message):
+    assert not is_croppable(quad)
     with pytest.raises(InvalidImageError, match=message):
         crop_quad(np.zeros((40, 40), np.uint8), quad)
+
+
+def test_the_crop_size_limit_is_inclusive():
+    assert is_croppable([[0, 0], [MAX_CROP_SIDE, 0], [MAX_CROP_SIDE, 20], [0, 20]])
+    assert is_croppable(AXIS_ALIGNED) and is_croppable([[0, 0], [1, 0], [1, 1], [0, 1]])
+
+
+@pytest.mark.parametrize("quad", [[[50, 5], [60, 5], [60, 15], [50, 15]],  # right of a 40x40 image
+                                  [[5, -30], [15, -30], [15, -0.5], [5, -0.5]],  # above
+                                  [[-20, 45], [-5, 45], [-5, 60], [-20, 60]]])  # below left
+def test_quad_entirely_outside_the_image(quad):
+    assert is_croppable(quad)  # the quad itself is fine ...
+    with pytest.raises(InvalidImageError, match="entirely outside the 40x40 image"):  # ... but there is nothing to read
+        crop_quad(np.zeros((40, 40), np.uint8), quad)
+
+
+def test_quad_touching_the_image_edge_is_read():
+    page = np.arange(40 * 40, dtype=np.uint8).reshape(40, 40)
+    assert crop_quad(page, [[39, 0], [49, 0], [49, 10], [39, 10]]).shape == (10, 10)
 
 
 def test_upright_candidates_only_for_tall_crops():
@@ -254,3 +281,13 @@ def test_word_boxes_from_real_character_spans_cover_the_drawn_words():
              for a, b in ((0, first.shape[1]), (first.shape[1] + gap, line.shape[1]))]
     for (_, x0, x1, _), expected in zip(words, truth):
         assert iou(span_quad(quad, x0, x1), expected) >= 0.6
+
+
+@pytest.mark.parametrize("bad, message", [([[0, 0], [10, 0], [10]], "points of real numbers"),
+                                          ([[0, 0], [30, 0], [30, 20], [30, 20]], "repeated or collinear"),
+                                          ([[500, 0], [600, 0], [600, 20], [500, 20]], "entirely outside"),
+                                          ([[0, 0], [1e6, 0], [1e6, 30], [0, 30]], "limit per side")])
+def test_read_regions_names_the_bad_quad(bad, message):
+    page = np.full((60, 200, 3), 255, np.uint8)
+    with pytest.raises(InvalidImageError, match=f"item 1: .*{message}"):
+        default_recogniser().read_regions(page, [AXIS_ALIGNED, bad])

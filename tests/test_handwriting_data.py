@@ -130,6 +130,14 @@ def test_system_handwriting_fonts_render_every_required_character():
         pytest.skip("no handwriting fonts installed (see training/debian-handwriting-fonts.txt)")
     printed = find_fonts()[:5]
     renderer = HandwritingRenderer(fonts, printed, random.Random(1))
+    for font in fonts:
+        shapes = set()
+        for ch in HAND_REQUIRED:
+            ink, advance, baseline = renderer._glyph(ch, font.path, 30, 0.0, 2)
+            assert ink.max() > 0.5 and advance > 0 and 0 < baseline < ink.shape[0], (font.path, ch)
+            shapes.add((ink.shape, (ink > 0.5).tobytes()))
+        # not one glyph (a box, a dot) for everything: even a caps-only font tells its 26 letters and 10 digits apart
+        assert len(shapes) >= 36, (font.path, len(shapes))
     for start in range(0, len(HAND_REQUIRED), 12):
         assert renderer.render(HAND_REQUIRED[start:start + 12]).std() > 5
 

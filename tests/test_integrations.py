@@ -140,6 +140,33 @@ def test_detect_text_rectangles_format():
     assert opencv.detections_to_quads(((), np.zeros(0, np.float32))).shape == (0, 4, 2)
 
 
+def test_degenerate_detections_are_dropped():
+    page, quads = page_with_words([("Hello", 200, 120, 0, 0), ("World", 600, 150, -25, 0)])
+    flat = np.array([[50, 300], [120, 300], [120, 300], [50, 300]])  # zero area
+    triangle = np.array([[50, 300], [120, 300], [120, 340], [120, 340]])  # a repeated vertex
+    detections = opencv_detect_output([quads[0], flat, triangle, quads[1]], [0.9, 0.8, 0.7, 0.6])
+    result = opencv.read_detections(page, detections, default_recogniser())
+    assert result.texts == ("Hello", "World") and result.boxes.shape == (2, 4, 2)
+
+
+class FixedDetector:
+    """A stand-in for TextDetectionModel: ``detect`` returns the given (quads, confidences)."""
+
+    def __init__(self, output):
+        self.output = output
+
+    def detect(self, page):
+        return self.output
+
+
+def test_spotter_keeps_detection_scores_aligned_when_dropping_degenerate_boxes():
+    page, quads = page_with_words([("Hello", 200, 120, 0, 0), ("World", 600, 150, -25, 0)])
+    flat = np.array([[50, 300], [120, 300], [120, 300], [50, 300]])
+    detector = FixedDetector(opencv_detect_output([flat, quads[0], flat, quads[1]], [0.1, 0.9, 0.2, 0.6]))
+    result = opencv.OpenCVTextSpotter(detector, default_recogniser())(page)
+    assert result.texts == ("Hello", "World") and result.detection_scores == pytest.approx((0.9, 0.6))
+
+
 @pytest.fixture(scope="module")
 def db_detector(tmp_path_factory):
     path = opencv_db_net(tmp_path_factory.mktemp("opencv") / "db_stand_in.onnx")

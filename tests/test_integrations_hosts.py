@@ -89,6 +89,13 @@ def test_rapidocr_pipeline_confidence_filter_and_rgb(rapid_pipeline):
     assert sorted(rgb(np.ascontiguousarray(page[:, :, ::-1])).texts) == ["Invoice", "TOTAL 42"]
 
 
+def test_rapidocr_read_quads_drops_degenerate_boxes_with_their_scores(rapid_pipeline):
+    page, quads = page_with_words(WORDS[:2], size=(250, 900))
+    triangle = np.array([[50, 200], [120, 200], [120, 240], [120, 240]], np.float32)  # a repeated vertex
+    result = rapid_pipeline.read_quads(page, [quads[0], triangle, quads[1]], (0.9, 0.8, 0.7))
+    assert result.texts == ("Invoice", "TOTAL 42") and result.detection_scores == (0.9, 0.7)
+
+
 # ------------------------------------------------------------------------------------------------ OnnxTR
 
 @pytest.fixture(scope="module")

@@ -81,7 +81,7 @@ def test_predictions_on_ignored_items_are_dropped():
 
 
 def page_of(items, level="word"):
-    return PageAnnotation(image=None, width=100, height=100, level=level,
+    return PageAnnotation(image=None, level=level,
                           items=tuple(Item(np.asarray(q, np.float64), t, i) for q, t, i in items))
 
 
@@ -134,6 +134,16 @@ def test_load_annotations(tmp_path):
     assert len(loaded) == 1 and loaded[0].level == "word" and loaded[0].image == tmp_path / "images" / "p1.png"
     assert [i.ignore for i in loaded[0].items] == [False, False, False, False, True, True]
     assert [i.degenerate for i in loaded[0].items] == [False] * 5 + [True]
+
+
+def test_items_that_cannot_be_cropped_are_degenerate(tmp_path):
+    items = [{"quad": [[0, 0], [30, 0], [30, 20], [30, 20]], "text": "triangle"},  # area 300, a repeated vertex
+             {"quad": [[0, 0], [1e6, 0], [1e6, 30], [0, 30]], "text": "huge"},
+             {"quad": [[0, 0], [30, 0], [30, 20], [0, 20]], "text": "fine"}]
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"image": "x.png", "width": 5, "items": items}) + "\n", encoding="utf-8")
+    loaded = pages.load_annotations(path)[0].items
+    assert [(i.degenerate, i.ignore) for i in loaded] == [(True, True), (True, True), (False, False)]
 
 
 def test_malformed_annotations_name_the_line(tmp_path):

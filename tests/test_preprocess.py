@@ -47,6 +47,42 @@ def test_pil_and_path_inputs(tmp_path):
     np.testing.assert_allclose(to_float(str(tmp_path / "x.png")), expected)
 
 
+def test_sixteen_bit_grey_reads_alike_from_arrays_pil_images_and_files(tmp_path):
+    grey16 = np.array([[0, 20000], [60000, 65535]], np.uint16)
+    expected = grey16 / 65535.0
+    np.testing.assert_allclose(to_float(grey16), expected, atol=1e-6)
+    np.testing.assert_allclose(to_float(grey16.astype(">u2")), expected, atol=1e-6)  # big-endian too
+    assert cv2.imwrite(str(tmp_path / "g16.png"), grey16)
+    np.testing.assert_allclose(to_float(tmp_path / "g16.png"), expected, atol=1e-6)
+    with Image.open(tmp_path / "g16.png") as pil16:  # mode I;16 or I, by Pillow's version
+        np.testing.assert_allclose(to_float(pil16), expected, atol=1e-6)
+    np.testing.assert_allclose(to_float(Image.fromarray(grey16.astype(np.int32), mode="I")), expected, atol=1e-6)
+    with pytest.raises(InvalidImageError, match=r"\[0, 65535\]"):
+        to_float(Image.fromarray(np.array([[-1, 70000]], np.int32), mode="I"))
+
+
+def test_pil_float_and_transparent_palette_images():
+    values = np.array([[0.0, 0.25], [0.5, 1.0]], np.float32)
+    np.testing.assert_allclose(to_float(Image.fromarray(values, mode="F")), values)
+    with pytest.raises(InvalidImageError, match=r"\[0, 1\]"):
+        to_float(Image.fromarray(values * 255, mode="F"))
+    palette = Image.fromarray(np.array([[0, 1]], np.uint8), mode="P")
+    palette.putpalette([0, 0, 0, 0, 0, 0])  # both colours black ...
+    palette.info["transparency"] = 0  # ... colour 0 transparent: composited on white, as a PNG viewer shows it
+    np.testing.assert_allclose(to_float(palette), [[[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]])
+
+
+def test_a_jpeg_is_read_upright_by_its_exif_orientation(tmp_path):
+    upright = np.full((20, 40), 255, np.uint8)
+    upright[2:8, 2:12] = 0  # ink at the top left
+    exif = Image.Exif()
+    exif[0x0112] = 3  # stored turned 180 degrees
+    Image.fromarray(np.rot90(upright, 2)).save(tmp_path / "turned.jpg", exif=exif.tobytes(), quality=100)
+    read = to_float(tmp_path / "turned.jpg")
+    np.testing.assert_allclose(read, cv2.imread(str(tmp_path / "turned.jpg"), cv2.IMREAD_GRAYSCALE) / 255.0, atol=1e-6)
+    assert read[2:8, 2:12].mean() < 0.1 and read[12:18, 28:38].mean() > 0.9
+
+
 @pytest.mark.parametrize("bad, reason", [
     (np.zeros((0, 5), np.uint8), "empty"),
     (np.zeros((5, 0, 3), np.uint8), "empty"),
@@ -83,6 +119,12 @@ def test_to_channels():
     bgr = np.zeros((3, 4, 3), np.float32)
     bgr[..., 2] = 1.0  # red
     assert to_channels(bgr, 3)[0, 0].tolist() == [1.0, 0.0, 0.0]  # RGB for the model
+
+
+def test_a_crop_too_wide_to_be_a_line_is_refused_before_it_is_resized():
+    assert resize_to_height(np.ones((2, 2000), np.float32), SPEC).shape == (32, 32000, 1)
+    with pytest.raises(InvalidImageError, match="over 1000 times as wide"):
+        resize_to_height(np.ones((2, 2001), np.float32), SPEC)
 
 
 @pytest.mark.parametrize("height, width, expected_width", [(64, 100, 50), (16, 10, 20), (32, 40, 40), (200, 10, 8)])
@@ -197,8 +239,14 @@ def test_trim_margins_bounds_every_margin(height, width, data, side, top_bottom)
     trimmed, cut = trim_margins(image, Margins(side, top_bottom))
     text_top, text_bottom, text_left, text_right = text_box(image)
     text_height = text_bottom - text_top
-    assert text_left - cut <= round(side * text_height) and cut + trimmed.shape[1] <= width
-    assert trimmed.shape[0] <= text_height + 2 * round(top_bottom * text_height)
+    side_px, top_bottom_px = round(side * text_height), round(top_bottom * text_height)
+    # each margin is cut to at most margins x text height; a narrower one (up to the crop's edge) is kept whole
+    left_m, right_m = min(text_left, side_px), min(width - text_right, side_px)
+    top_m, bottom_m = min(text_top, top_bottom_px), min(height - text_bottom, top_bottom_px)
+    assert cut == text_left - left_m
+    assert trimmed.shape == (top_m + text_height + bottom_m, left_m + text_right - text_left + right_m)
+    # the noise makes every row and column distinct, so this pins where the top and left margins start
+    np.testing.assert_array_equal(trimmed, image[text_top - top_m:text_bottom + bottom_m, cut:text_right + right_m])
 
 
 @pytest.mark.parametrize("text, origin", [("hello world", (150, 200)), ("The 1st.", (2, 300)),

@@ -16,7 +16,7 @@ import pytest
 from conftest import BAR, GAP, MARGIN, ORACLE_CHARSET, bar_span, build_oracle, oracle_metadata, render, save
 from PIL import Image
 
-from crnn_onnx import InvalidImageError, Prediction, Recogniser, preprocess, registry
+from crnn_onnx import InvalidImageError, Prediction, Recogniser, decode, preprocess, registry
 from crnn_onnx.charset import PRINTABLE_ASCII
 from crnn_onnx.labels import read_labels
 
@@ -163,7 +163,8 @@ def test_channel_order_rgb(oracle_path):
 
 BAD = [np.zeros((0, 10), np.uint8), np.zeros((10, 0), np.uint8), np.zeros((1, 32, 40, 1), np.uint8),
        np.zeros((32, 40, 2), np.uint8), np.full((32, 40), np.nan, np.float32), np.full((32, 40), np.inf),
-       np.zeros((32, 40), np.int32), np.full((32, 40), 1.2, np.float32), "missing.png", 42]
+       np.zeros((32, 40), np.int32), np.full((32, 40), 1.2, np.float32), "missing.png", 42,
+       np.full((2, 2001), 255, np.uint8)]  # over preprocess.MAX_ASPECT: refused before onnxruntime sees it
 
 
 @pytest.mark.parametrize("bad", BAD, ids=range(len(BAD)))
@@ -174,6 +175,22 @@ def test_bad_input_raises_and_batch_names_the_index(oracle, bad):
     with pytest.raises(InvalidImageError, match=r"^item 2: ") as batched:
         oracle.read_batch([render("a"), render("b"), bad, render("c")])
     assert batched.value.index == 2
+
+
+def test_read_batch_refuses_one_crop_given_as_the_batch(oracle, tmp_path):
+    crop = render("ab")
+    cv2.imwrite(str(tmp_path / "ab.png"), crop)
+    for one in (crop, crop[..., None], str(tmp_path / "ab.png"), tmp_path / "ab.png", Image.fromarray(crop)):
+        with pytest.raises(TypeError, match="sequence of crops.*read\\(\\) reads a single crop"):
+            oracle.read_batch(one)
+    stack = np.stack([render("ab"), render("ba")])[..., None]  # N×H×W×C: a batch
+    assert [p.text for p in oracle.read_batch(stack)] == ["ab", "ba"]
+
+
+def test_a_sliver_turned_on_its_side_is_no_candidate(oracle, oracle_path):
+    tall = np.full((2500, 2), 255, np.uint8)  # tall: rotated, it would be 1,250 times as wide as high
+    as_given = Recogniser(oracle_path, threads=1, rotate=False).read(tall)
+    assert oracle.read(tall) == oracle.read_batch([tall])[0] == as_given
 
 
 def test_unreadable_file(oracle, tmp_path):
@@ -225,16 +242,34 @@ def test_beam_search_agrees_on_peaky_output(oracle_path):
     assert [p.text for p in beam.read_batch(crops)] == TEXTS
 
 
-@pytest.mark.parametrize("method", ["geomean", "min", "mean", "product"])
-def test_confidence_methods(oracle_path, method):
-    prediction = Recogniser(oracle_path, confidence=method).read(render("abc"))
-    assert 0.99 < prediction.confidence <= 1.0
+def test_confidence_methods(oracle_path):
+    """Greys nudged towards the neighbouring level give the three characters spread confidences
+    (about 0.77, 1.0 and 0.80), so each method's text confidence is distinct and follows its definition."""
+    crop = render("abc")
+    for i, grey in enumerate((28, 64, 100)):  # 'a' towards 'b', 'b' as drawn, 'c' towards 'b'
+        x0, x1 = bar_span(i)
+        crop[:, x0:x1] = grey
+    methods = ("geomean", "min", "mean", "product")
+    readings = {m: Recogniser(oracle_path, threads=1, confidence=m).read(crop) for m in methods}
+    confs = np.array(readings["geomean"].char_confidences, np.float64)
+    assert all(r.text == "abc" and r.char_confidences == readings["geomean"].char_confidences
+               for r in readings.values())
+    assert confs.min() < 0.9 and confs.max() > 0.99
+    by_definition = {"geomean": float(np.exp(np.log(confs).mean())), "min": float(confs.min()),
+                     "mean": float(confs.mean()), "product": float(confs.prod())}
+    for method, reading in readings.items():
+        assert reading.confidence == pytest.approx(by_definition[method], abs=1e-9), method
+        assert reading.confidence == pytest.approx(decode.text_confidence(confs, method=method), abs=1e-9)
+    got = {m: r.confidence for m, r in readings.items()}
+    assert got["product"] + 0.1 < got["min"] < got["geomean"] < got["mean"]
+    assert Recogniser(oracle_path, threads=1).read(crop).confidence == got["geomean"]  # the default
 
 
 @pytest.mark.parametrize("options", [
     {"decoder": "viterbi"}, {"beam_width": 0}, {"batch_size": 0}, {"lexicon": ["abc"]},
     {"confidence": "median"}, {"channel_order": "bgra"}, {"rotate": "yes"}, {"threads": 0},
     {"inter_op_threads": -1}, {"trim_margins": "yes"}, {"regular_case": 1},
+    {"decoder": "beam", "beam_width": 1, "lexicon": ["abc"]},  # a beam of 1 is greedy: the lexicon would do nothing
 ])
 def test_bad_options(oracle_path, options):
     with pytest.raises(ValueError):
@@ -242,9 +277,15 @@ def test_bad_options(oracle_path, options):
 
 
 def test_session_options_and_providers(oracle_path):
-    rec = Recogniser(oracle_path, threads=1, inter_op_threads=1, arena=False)
+    rec = Recogniser(oracle_path, threads=3, inter_op_threads=2, arena=False)
+    options = rec._session.get_session_options()
+    assert options.intra_op_num_threads == 3 and options.inter_op_num_threads == 2
+    assert options.enable_cpu_mem_arena is False
     assert rec.providers == ["CPUExecutionProvider"]
     assert rec.read(render("ab")).text == "ab"
+    # defaults (docstring): onnxruntime's intra-op default (0), one inter-op thread, the arena on
+    defaults = Recogniser(oracle_path)._session.get_session_options()
+    assert (defaults.intra_op_num_threads, defaults.inter_op_num_threads, defaults.enable_cpu_mem_arena) == (0, 1, True)
 
 
 @pytest.mark.skipif("CUDAExecutionProvider" in ort.get_available_providers(), reason="CUDA is available here")
@@ -257,6 +298,9 @@ def test_unavailable_provider_warns_and_says_what_is_in_effect(oracle_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Recogniser(oracle_path, providers=[("CPUExecutionProvider", {})])
+        assert Recogniser(oracle_path, providers="CPUExecutionProvider").providers == ["CPUExecutionProvider"]
+    with pytest.warns(RuntimeWarning, match=r"\['CUDAExecutionProvider'\] are not in effect"):  # a name, not letters
+        Recogniser(oracle_path, providers="CUDAExecutionProvider")
 
 
 def test_read_regions(oracle):
@@ -307,6 +351,9 @@ def test_lexicon_argument_rule(oracle_path, tmp_path, monkeypatch):
         Recogniser(oracle_path, decoder="beam", lexicon=tmp_path / "blank.txt")
     with pytest.raises(TypeError, match="lexicon word 1 is a int"):
         Recogniser(oracle_path, decoder="beam", lexicon=["cab", 7])
+    for empty in ([], ["", " "]):
+        with pytest.raises(ValueError, match="the lexicon has no words"):
+            Recogniser(oracle_path, decoder="beam", lexicon=empty)
 
 
 def test_bundled_english_lexicon():
@@ -333,7 +380,8 @@ def _default_model_path():
 
 
 def test_read_batch_matches_read_on_every_crop_set(shared_data):
-    """At least 99.5% identical texts between read and read_batch on every crop set (first PARITY_LIMIT of each)."""
+    """read_batch gives exactly read()'s text for every crop of every crop set (first PARITY_LIMIT of each),
+    as the README promises: it batches crops by padded width, so each reads as it would alone."""
     if _default_model_path() is None:
         pytest.skip("models/default.onnx is not there yet (the default-model issue delivers it)")
     rec = Recogniser(threads=1, inter_op_threads=1)
@@ -349,9 +397,8 @@ def test_read_batch_matches_read_on_every_crop_set(shared_data):
             if single.text != b.text:
                 differing.append(f"{folder.name}/{path.name}: read {single.text!r} read_batch {b.text!r}")
         total += len(crops)
-    share = 1 - len(differing) / total
-    assert share >= 0.995, (f"{len(differing)} of {total} texts differ ({100 * share:.2f}% identical) in "
-                            f"{time.perf_counter() - start:.0f} s:\n" + "\n".join(differing))
+    assert total > 0 and not differing, (f"{len(differing)} of {total} texts differ in "
+                                         f"{time.perf_counter() - start:.0f} s:\n" + "\n".join(differing))
 
 
 

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="training tests need the 'train' extra")
-from crnn_onnx import Recogniser  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+from crnn_onnx import Recogniser, preprocess  # noqa: E402
 from crnn_onnx.charset import PRINTABLE_ASCII  # noqa: E402
+from crnn_onnx.model_format import INPUT_NAME, OUTPUT_NAME  # noqa: E402
 from crnn_onnx.preprocess import Margins  # noqa: E402
 from training import export  # noqa: E402
 from training.checkpoint import build_model, load_model, recalibrate_batchnorm, state_from_onnx  # noqa: E402
@@ -136,7 +138,7 @@ def test_resume_rescores_best_checkpoint_on_this_runs_validation(tiny_run, tmp_p
 
 
 def test_export_parity_and_runtime_load(tiny_run, tmp_path):
-    _, out, best = tiny_run
+    config, out, best = tiny_run
     onnx_path = tmp_path / "tiny.onnx"
     export.main([str(best), "--out", str(onnx_path), "--name", "tiny", "--version", "0", "--int8"])
     model, config, charset, _ = load_model(best)
@@ -144,11 +146,16 @@ def test_export_parity_and_runtime_load(tiny_run, tmp_path):
     assert result["max_abs_diff"] <= export.PARITY_ATOL
     recogniser = Recogniser(str(onnx_path), threads=1)
     assert recogniser.spec.charset == tuple(CHARSET) and recogniser.spec.name == "tiny"
-    prediction = recogniser.read(np.full((20, 60), 255, np.uint8))
-    assert 0.0 <= prediction.confidence <= 1.0
-    quantized = Recogniser(str(onnx_path.with_suffix(".int8.onnx")), threads=1)
-    assert quantized.spec.charset == recogniser.spec.charset
-    assert onnx_path.with_suffix(".int8.onnx").stat().st_size < onnx_path.stat().st_size
+    int8_path = onnx_path.with_suffix(".int8.onnx")
+    assert Recogniser(str(int8_path), threads=1).spec.charset == recogniser.spec.charset
+    assert int8_path.stat().st_size < onnx_path.stat().st_size
+    # the int8 model's per-frame posteriors stay near fp32's on rendered crops (measured: within 0.03)
+    spec = recogniser.spec.input_spec
+    pixels, _ = preprocess.batch([preprocess.prepare(item.load(), spec) for item in synthetic_validation(config, 8)],
+                                 spec)
+    fp32, int8 = (np.exp(ort.InferenceSession(str(path)).run([OUTPUT_NAME], {INPUT_NAME: pixels})[0])
+                  for path in (onnx_path, int8_path))
+    assert np.abs(fp32 - int8).max() < 0.1 and (fp32.argmax(-1) == int8.argmax(-1)).mean() > 0.95
 
 
 def test_export_margins_are_stamped_kept_on_re_export_and_dropped(tiny_run, tmp_path):

@@ -32,7 +32,7 @@ def recogniser_or_default(recogniser: Recogniser | None, model: Any = None, thre
 def load_page(image: Any, channel_order: str = "bgr") -> np.ndarray:
     """A page as uint8 H×W×3 BGR (what RapidOCR and OpenCV take for NumPy input).
 
-    ``image``: a path, a PIL image, or a NumPy array (uint8 or float in [0, 1];
+    ``image``: a path, a PIL image, or a NumPy array (uint8, uint16 or float in [0, 1];
     grey, 3 or 4 channels; colour in ``channel_order``). Raises
     :class:`crnn_onnx.errors.InvalidImageError` for anything else.
     """
@@ -71,6 +71,17 @@ class OCRResult:
 
     def __iter__(self):
         return iter(zip(self.boxes, self.texts, self.confidences))
+
+
+def croppable_quads(quads: Sequence[Any], scores: Sequence[float] | None = None
+                    ) -> tuple[list[Any], tuple[float, ...] | None]:
+    """The quads that :func:`geometry.crop_quad` can warp (detectors can emit degenerate boxes), and their scores.
+
+    Drops each quad that :func:`geometry.is_croppable` rejects, with its score;
+    ``scores`` None gives None.
+    """
+    usable = [i for i, quad in enumerate(quads) if geometry.is_croppable(quad)]
+    return [quads[i] for i in usable], tuple(scores[i] for i in usable) if scores is not None else None
 
 
 def reading_rotation(recogniser: Recogniser, crop: np.ndarray, prediction: Prediction) -> int:

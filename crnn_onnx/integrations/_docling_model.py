@@ -10,7 +10,6 @@ just two) in page coordinates; then ``post_process_cells`` merges them.
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Optional
@@ -25,8 +24,6 @@ from docling.utils.profiling import TimeRecorder
 from docling_core.types.doc import BoundingBox, CoordOrigin
 from docling_core.types.doc.page import BoundingRectangle, TextCell
 from pydantic import ConfigDict, Field
-
-_log = logging.getLogger(__name__)
 
 
 class CrnnOnnxOcrOptions(OcrOptions):

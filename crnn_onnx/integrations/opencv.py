@@ -29,8 +29,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..geometry import order_quad
 from ..recogniser import Recogniser
-from ._common import OCRResult, for_recogniser, load_page, recogniser_or_default, require
+from ._common import OCRResult, croppable_quads, for_recogniser, load_page, recogniser_or_default, require
 
 EXTRA = "opencv"
 
@@ -85,16 +86,22 @@ def read_detections(image: Any, detections: Any, recogniser: Recogniser | None =
 
     ``image`` is what the detector saw (BGR ndarray by OpenCV's convention, a
     path or a PIL image). Returns an :class:`OCRResult` in the detections'
-    order, boxes ordered clockwise from the top-left, nothing filtered.
+    order, boxes ordered clockwise from the top-left; detections that cannot
+    be cropped (degenerate boxes, see :func:`geometry.is_croppable`) are
+    dropped, nothing else is.
     """
-    quads = detections_to_quads(detections)
+    quads, _ = croppable_quads(detections_to_quads(detections))
     rec = recogniser_or_default(recogniser)
-    page = for_recogniser(load_page(image, channel_order), rec)
-    predictions = rec.read_regions(page, quads) if len(quads) else []
-    from ..geometry import order_quad
+    return _read(for_recogniser(load_page(image, channel_order), rec), quads, rec)
+
+
+def _read(page: np.ndarray, quads: Sequence[np.ndarray], recogniser: Recogniser,
+          scores: tuple[float, ...] | None = None) -> OCRResult:
+    """Read croppable ``quads`` on ``page`` (in the recogniser's channel order), all kept."""
+    predictions = recogniser.read_regions(page, quads) if len(quads) else []
     boxes = np.array([order_quad(q) for q in quads], np.float32).reshape(-1, 4, 2)
     return OCRResult(boxes, tuple(p.text for p in predictions), tuple(p.confidence for p in predictions),
-                     tuple(predictions))
+                     tuple(predictions), scores)
 
 
 class OpenCVTextSpotter:
@@ -116,12 +123,14 @@ class OpenCVTextSpotter:
 
     def __call__(self, image: Any, channel_order: str = "bgr") -> OCRResult:
         page = load_page(image, channel_order)
-        quads, confidences = self.detector.detect(page)
-        result = read_detections(page, quads, self.recogniser)
-        scores = [float(c) for c in np.asarray(confidences, dtype=np.float64).reshape(-1)]
+        detections, confidences = self.detector.detect(page)
+        quads = detections_to_quads(detections)
+        scores = tuple(float(c) for c in np.asarray(confidences, dtype=np.float64).reshape(-1))
+        quads, scores = croppable_quads(quads, scores if len(scores) == len(quads) else None)
+        result = _read(for_recogniser(page, self.recogniser), quads, self.recogniser, scores)
         keep = [i for i, (t, c) in enumerate(zip(result.texts, result.confidences))
                 if t.strip() and c >= self.min_confidence]
         return OCRResult(result.boxes[keep] if keep else np.zeros((0, 4, 2), np.float32),
                          tuple(result.texts[i] for i in keep), tuple(result.confidences[i] for i in keep),
                          tuple(result.predictions[i] for i in keep),
-                         tuple(scores[i] for i in keep) if len(scores) == len(result.texts) else None)
+                         tuple(scores[i] for i in keep) if scores is not None else None)

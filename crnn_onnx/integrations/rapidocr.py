@@ -24,7 +24,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..recogniser import Recogniser
-from ._common import OCRResult, for_recogniser, load_page, recogniser_or_default, require, split_into_words
+from ._common import (OCRResult, croppable_quads, for_recogniser, load_page, recogniser_or_default, require,
+                      split_into_words)
 
 EXTRA = "rapidocr"
 
@@ -49,17 +50,6 @@ def rapidocr_engine(params: Mapping[str, Any] | None = None, threads: int | None
         settings["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
     settings.update(params or {})
     return rapidocr.RapidOCR(params=settings)
-
-
-def _has_area(quad: Any) -> bool:
-    from ..errors import InvalidImageError
-    from ..geometry import crop_size
-
-    try:
-        crop_size(quad)
-    except InvalidImageError:
-        return False
-    return True
 
 
 class RapidOCRPipeline:
@@ -118,9 +108,7 @@ class RapidOCRPipeline:
     def read_quads(self, page_bgr: np.ndarray, quads: np.ndarray, scores=None) -> OCRResult:
         """Read given quads on a BGR uint8 page and build the result (filters and word splitting applied)."""
         page = for_recogniser(page_bgr, self.recogniser)
-        usable = [i for i, q in enumerate(quads) if _has_area(q)]  # detectors can emit degenerate boxes
-        quads = [quads[i] for i in usable]
-        scores = tuple(scores[i] for i in usable) if scores is not None else None
+        quads, scores = croppable_quads(quads, scores)
         predictions = self.recogniser.read_regions(page, quads) if len(quads) else []
         keep = [i for i, p in enumerate(predictions) if p.text.strip() and p.confidence >= self.min_confidence]
         quads = [quads[i] for i in keep]
