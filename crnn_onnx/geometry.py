@@ -48,11 +48,14 @@ def signed_area(points) -> float:
     return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
 
 
-def is_convex(points) -> bool:
-    """True when a polygon (N, 2) turns the same way at every corner, none straight (either orientation)."""
+def is_convex(points, straight_corners: bool = False) -> bool:
+    """True when a polygon (N, 2) turns the same way at every corner (either orientation); a straight
+    corner (or a repeated vertex) counts only with ``straight_corners``."""
     points = np.asarray(points, dtype=np.float64)
     edges = np.roll(points, -1, axis=0) - points
     turns = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
+    if straight_corners:
+        return bool((turns >= -1e-9).all() or (turns <= 1e-9).all())
     return bool((turns > 0).all() or (turns < 0).all())
 
 
@@ -149,9 +152,8 @@ def crop_quad(image: np.ndarray, quad, order: bool = True) -> np.ndarray:
     (it would read only replicated border).
     """
     points, width, height, matrix = _warp(quad, order)
-    rows, columns = image.shape[:2]
-    low, high = points.min(axis=0), points.max(axis=0)
-    if high[0] < 0 or high[1] < 0 or low[0] > columns - 1 or low[1] > rows - 1:
+    if _outside(points, image.shape):
+        rows, columns = image.shape[:2]
         raise InvalidImageError(f"quad lies entirely outside the {columns}x{rows} image: {points.tolist()}")
     return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REPLICATE)
@@ -163,15 +165,23 @@ def crop_size(quad) -> tuple[int, int]:
     return height, width
 
 
-def is_croppable(quad) -> bool:
+def _outside(points: np.ndarray, image_shape: tuple[int, ...]) -> bool:
+    """The quad's bounding box reaches no pixel centre of an image of ``image_shape`` (H, W, ...)."""
+    rows, columns = image_shape[:2]
+    low, high = points.min(axis=0), points.max(axis=0)
+    return bool(high[0] < 0 or high[1] < 0 or low[0] > columns - 1 or low[1] > rows - 1)
+
+
+def is_croppable(quad, image_shape: tuple[int, ...] | None = None) -> bool:
     """True when :func:`crop_quad` can warp ``quad`` into a crop a model reads: four finite points, not
     (nearly) zero area, no repeated or collinear vertices, crop sides at most ``MAX_CROP_SIDE``, and
-    at most ``preprocess.MAX_ASPECT`` times as wide as high (the image's bounds are not checked)."""
+    at most ``preprocess.MAX_ASPECT`` times as wide as high; with ``image_shape`` (H, W, ...), also
+    not entirely outside such an image."""
     try:
-        _, width, height, _ = _warp(quad, True)
+        points, width, height, _ = _warp(quad, True)
     except InvalidImageError:
         return False
-    return width <= MAX_ASPECT * height
+    return width <= MAX_ASPECT * height and (image_shape is None or not _outside(points, image_shape))
 
 
 def span_quad(quad, x0: float, x1: float, rotation: int = 0) -> np.ndarray:

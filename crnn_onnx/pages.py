@@ -1,9 +1,9 @@
 """End-to-end page evaluation (DESIGN §8): ``crnn-onnx eval-pages annotations.jsonl``.
 
 A page set is an ``annotations.jsonl``: one page per line with ``image``
-(relative to the file), ``level`` (``word`` or ``line``) and ``items``, each
-a ``quad`` (4 points), a ``text`` and an ``ignore`` flag; other keys (such as
-the page's ``width`` and ``height``) are ignored.
+(relative to the file), optionally the page's ``width`` and ``height``,
+``level`` (``word`` or ``line``) and ``items``, each a ``quad`` (4 points), a
+``text`` and an ``ignore`` flag.
 
 Matching (ICDAR 2015 end-to-end style):
 
@@ -67,7 +67,7 @@ class Item:
     quad: np.ndarray  # float64 (4, 2)
     text: str
     ignore: bool
-    degenerate: bool = False  # area < MIN_GT_AREA; then ignore is True
+    degenerate: bool = False  # the quad cannot be read (load_annotations); then ignore is True
 
 
 @dataclass(frozen=True)
@@ -80,8 +80,9 @@ class PageAnnotation:
 def load_annotations(path: str | Path) -> list[PageAnnotation]:
     """Pages of an ``annotations.jsonl`` (image paths resolved against its folder).
 
-    Items whose quad has (nearly) no area (< :data:`MIN_GT_AREA`) cannot be
-    matched or read; they are marked ``degenerate`` and treated as ignored.
+    Items whose quad cannot be matched or read (area under :data:`MIN_GT_AREA`,
+    not :func:`geometry.is_croppable`, or, when the page gives its ``width`` and
+    ``height``, entirely outside it) are marked ``degenerate`` and treated as ignored.
 
     Raises ``ValueError`` naming the line for a malformed page.
     """
@@ -92,10 +93,12 @@ def load_annotations(path: str | Path) -> list[PageAnnotation]:
             continue
         try:
             record = json.loads(line)
+            size = int(record.get("height", 0)), int(record.get("width", 0))
+            shape = size if min(size) > 0 else None
             items = []
             for i in record["items"]:
                 quad = np.asarray(i["quad"], dtype=np.float64).reshape(4, 2)
-                degenerate = polygon_area(quad) < MIN_GT_AREA or not geometry.is_croppable(quad)
+                degenerate = polygon_area(quad) < MIN_GT_AREA or not geometry.is_croppable(quad, shape)
                 items.append(Item(quad, str(i["text"]), bool(i.get("ignore", False)) or degenerate, degenerate))
             items = tuple(items)
             level = record.get("level", "word")
@@ -142,7 +145,7 @@ def intersection_area(a, b) -> float:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if _boxes_apart(a, b):
         return 0.0
-    if geometry.is_convex(a) and geometry.is_convex(b):
+    if geometry.is_convex(a, straight_corners=True) and geometry.is_convex(b, straight_corners=True):
         area, _ = cv2.intersectConvexConvex(a.astype(np.float32), b.astype(np.float32))
         return max(0.0, float(area))
     area_a, _, inter = _raster(a, b)
@@ -154,7 +157,7 @@ def polygon_iou(a, b) -> float:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if _boxes_apart(a, b) or polygon_area(a) <= 0 or polygon_area(b) <= 0:
         return 0.0
-    if geometry.is_convex(a) and geometry.is_convex(b):
+    if geometry.is_convex(a, straight_corners=True) and geometry.is_convex(b, straight_corners=True):
         inter = intersection_area(a, b)
         union = polygon_area(a) + polygon_area(b) - inter
     else:
@@ -351,7 +354,7 @@ def format_report(report: dict) -> str:
     """A plain-text table of one ``evaluate`` report, with the difference in items read correctly."""
     results = report["results"]
     lines = [f"{report['annotations']}: {report['pages']} pages, {report['items']} items "
-             f"({report['ignored']} ignored, {report.get('degenerate', 0)} of them for a zero-area quad), "
+             f"({report['ignored']} ignored, {report.get('degenerate', 0)} of them for a quad that cannot be read), "
              f"level {report['level']}, IoU >= {report['iou']}",
              f"{'pipeline':34s} {'det R%':>6s} {'det P%':>6s} {'word%':>6s} {'exact%':>6s} {'CER%':>6s} "
              f"{'correct':>9s} {'s/page':>7s}"]

@@ -70,38 +70,49 @@ class InputSpec:
 #: a wider one is a sliver, not a line of text, and at the model's height onnxruntime would
 #: allocate gigabytes for it.
 MAX_ASPECT = 1000
-#: The first bytes of every JPEG file: the format that carries EXIF orientation and never alpha.
+#: The first bytes of every JPEG file: a format that never has alpha.
 JPEG_MAGIC = b"\xff\xd8\xff"
 #: PIL modes of 16-bit grey images (what ``Image.open`` gives for a 16-bit PNG), and 32-bit integer grey.
 _PIL_16_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
 
 
 def _from_path(path: Path) -> np.ndarray:
-    """A file as OpenCV decodes it (grey, BGR or BGRA; uint8 or uint16): a JPEG turned upright by
-    its EXIF orientation, as ``cv2.imread`` and image viewers show it; other formats as stored,
-    alpha kept."""
+    """A file as OpenCV decodes it (grey, BGR or BGRA; uint8 or uint16), turned upright by its EXIF
+    orientation as ``cv2.imread`` and image viewers show it; an image with alpha keeps its alpha and
+    is read as stored (OpenCV cannot do both)."""
     if not path.is_file():
         raise InvalidImageError(f"file not found: {path}")
     data = np.fromfile(str(path), dtype=np.uint8)
-    upright = data[:len(JPEG_MAGIC)].tobytes() == JPEG_MAGIC
-    flags = cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH if upright else cv2.IMREAD_UNCHANGED
-    image = cv2.imdecode(data, flags) if data.size else None
+    image = None
+    if data.size and data[:len(JPEG_MAGIC)].tobytes() != JPEG_MAGIC:
+        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        if image is not None and image.ndim == 3 and image.shape[2] == 4:
+            return image
+    if data.size:
+        image = cv2.imdecode(data, cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH)
     if image is None:
         raise InvalidImageError(f"unreadable image file: {path}")
     return image
 
 
 def _from_pil(image: Any) -> np.ndarray:
-    """A PIL image as grey, BGR or BGRA: uint8, uint16 for 16-bit grey (modes ``I;16*``, and
-    ``I`` with values in [0, 65535]) or float32 for mode ``F``. Transparency (an alpha band or a
-    palette's transparent colour) is kept as alpha."""
-    if image.mode in _PIL_16_BIT or image.mode == "I":
+    """A PIL image as grey, BGR or BGRA: uint16 for 16-bit grey (modes ``I;16*``); for the
+    integer mode ``I``, uint8 when its values fit in [0, 255] (``convert("I")`` of an 8-bit image)
+    and uint16 when they fit in [0, 65535]; for the float mode ``F``, float32 in [0, 1] as given
+    or, when its values exceed 1, on PIL's 0-255 scale (``convert("F")``); uint8 otherwise.
+    Transparency (an alpha band or a palette's transparent colour) is kept as alpha."""
+    if image.mode in _PIL_16_BIT:
+        return np.asarray(image).astype(np.uint16)
+    if image.mode in ("I", "F"):
         array = np.asarray(image)
-        if image.mode == "I" and array.size and (array.min() < 0 or array.max() > 65535):
-            raise InvalidImageError("PIL mode 'I' image values must lie in [0, 65535] (16-bit grey)")
-        return array.astype(np.uint16)
-    if image.mode == "F":
-        return np.asarray(image, dtype=np.float32)
+        top, low = (float(array.max()), float(array.min())) if array.size else (0.0, 0.0)
+        if image.mode == "F":
+            if top > 255:
+                raise InvalidImageError("PIL mode 'F' image values must lie in [0, 1] or PIL's [0, 255]")
+            return array.astype(np.float32) / np.float32(255 if top > 1 else 1)
+        if low < 0 or top > 65535:
+            raise InvalidImageError("PIL mode 'I' image values must lie in [0, 255] (8-bit) or [0, 65535] (16-bit)")
+        return array.astype(np.uint8 if top <= 255 else np.uint16)
     if image.mode not in ("L", "RGB", "RGBA"):
         transparent = "A" in image.getbands() or "transparency" in image.info
         image = image.convert("RGBA" if transparent else "RGB")
@@ -237,7 +248,12 @@ def trim_margins(image: np.ndarray, margins: Margins) -> tuple[np.ndarray, int]:
 def fit(image: np.ndarray, spec: InputSpec, margins: Margins | None) -> tuple[np.ndarray, int, int]:
     """A float crop as the network reads it: cut to ``margins`` (None: as given), converted
     to the model's channels and resized. Returns (resized H×W×C, the width read, the columns
-    cut on the left): the last two map the network's frames back to the crop's columns."""
+    cut on the left): the last two map the network's frames back to the crop's columns.
+    A crop over :data:`MAX_ASPECT` times as wide as it is high raises :class:`InvalidImageError`."""
+    height, width = image.shape[:2]
+    if width > MAX_ASPECT * height:
+        raise InvalidImageError(f"crop of {width}×{height} pixels is over {MAX_ASPECT} times as wide as it is high: "
+                                "not one line of text")
     offset = 0
     if margins is not None:
         image, offset = trim_margins(image, margins)
@@ -247,13 +263,9 @@ def fit(image: np.ndarray, spec: InputSpec, margins: Margins | None) -> tuple[np
 def resize_to_height(image: np.ndarray, spec: InputSpec) -> np.ndarray:
     """Resize H×W×C to ``spec.input_height`` keeping the aspect ratio; width ≥ ``min_width``.
 
-    Area interpolation when shrinking, cubic when enlarging (clipped to [0, 1]). A crop
-    wider than :data:`MAX_ASPECT` times its height raises :class:`InvalidImageError`.
+    Area interpolation when shrinking, cubic when enlarging (clipped to [0, 1]).
     """
     height, width = image.shape[:2]
-    if width > MAX_ASPECT * height:
-        raise InvalidImageError(f"crop of {width}×{height} pixels is over {MAX_ASPECT} times as wide as it is high: "
-                                "not one line of text")
     target_h = spec.input_height
     target_w = max(spec.min_width, int(round(width * target_h / height)))
     interpolation = cv2.INTER_AREA if height > target_h else cv2.INTER_CUBIC

@@ -122,9 +122,11 @@ class Recogniser:
         for name, value in (("threads", threads), ("inter_op_threads", inter_op_threads)):
             if value is not None and (type(value) is not int or value < 1):
                 raise ValueError(f"{name} must be None or a positive int, not {value!r}")
-        if lexicon is not None and (decoder != "beam" or beam_width == 1):
-            raise ValueError("a lexicon is only used by decoder='beam' with beam_width >= 2 "
-                             "(a beam of 1 is the greedy path: no other reading to prefer)")
+        if lexicon is not None and decoder != "beam":
+            raise ValueError("a lexicon is only used by decoder='beam'")
+        if lexicon is not None and beam_width == 1:
+            warnings.warn("crnn_onnx: a beam of width 1 is the greedy path, so the lexicon has no other reading "
+                          "to prefer and changes nothing; use beam_width >= 2", RuntimeWarning, stacklevel=2)
         if channel_order not in ("bgr", "rgb"):
             raise ValueError(f"channel_order must be 'bgr' or 'rgb', not {channel_order!r}")
         if rotate not in ("auto", False):
@@ -209,7 +211,8 @@ class Recogniser:
         padded exactly as :meth:`read` pads it, and each row is decoded over its
         own valid frames: the texts equal :meth:`read`'s. An invalid crop raises
         :class:`InvalidImageError` naming its index; nothing is read then. ``crops``
-        must be a sequence (a list, or an N×H×W×C array): one image or path raises TypeError.
+        must be a sequence (a list, or an N×H×W or N×H×W×C array): one image or path
+        (including an H×W×1, ×3 or ×4 array) raises TypeError.
         """
         return self._read_batch(crops, batch_size)
 
@@ -239,10 +242,11 @@ class Recogniser:
         """
         if batch_size is not None and (type(batch_size) is not int or batch_size < 1):
             raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
-        one_array = isinstance(crops, np.ndarray) and crops.ndim < 4  # N×H×W×C is a stack of crops
+        # N×H×W and N×H×W×C arrays are stacks of crops; H×W and H×W×{1,3,4} are one crop
+        one_array = isinstance(crops, np.ndarray) and (crops.ndim < 3 or crops.ndim == 3 and crops.shape[2] in (1, 3, 4))
         if one_array or isinstance(crops, (str, os.PathLike)) or hasattr(crops, "getbands"):
             shape = f" of shape {crops.shape}" if one_array else ""
-            raise TypeError(f"read_batch takes a sequence of crops (a list, or an N×H×W×C array), not one "
+            raise TypeError(f"read_batch takes a sequence of crops (a list, or an N×H×W(×C) array), not one "
                             f"{type(crops).__name__}{shape}; read() reads a single crop")
         start = time.perf_counter()
         images = []

@@ -118,13 +118,20 @@ def test_the_crop_size_limit_is_inclusive():
                                   [[-20, 45], [-5, 45], [-5, 60], [-20, 60]]])  # below left
 def test_quad_entirely_outside_the_image(quad):
     assert is_croppable(quad)  # the quad itself is fine ...
-    with pytest.raises(InvalidImageError, match="entirely outside the 40x40 image"):  # ... but there is nothing to read
+    assert not is_croppable(quad, (40, 40)) and not is_croppable(quad, (40, 40, 3))  # ... but not on this image
+    with pytest.raises(InvalidImageError, match="entirely outside the 40x40 image"):  # there is nothing to read
         crop_quad(np.zeros((40, 40), np.uint8), quad)
 
 
 def test_quad_touching_the_image_edge_is_read():
     page = np.arange(40 * 40, dtype=np.uint8).reshape(40, 40)
     assert crop_quad(page, [[39, 0], [49, 0], [49, 10], [39, 10]]).shape == (10, 10)
+    assert is_croppable([[39, 0], [49, 0], [49, 10], [39, 10]], page.shape)
+
+
+def test_a_quad_over_1000_times_as_wide_as_high_is_not_croppable():
+    assert is_croppable([[0, 0], [2000, 0], [2000, 2], [0, 2]])
+    assert not is_croppable([[0, 0], [2002, 0], [2002, 2], [0, 2]])
 
 
 def test_upright_candidates_only_for_tall_crops():

@@ -144,7 +144,9 @@ def test_degenerate_detections_are_dropped():
     page, quads = page_with_words([("Hello", 200, 120, 0, 0), ("World", 600, 150, -25, 0)])
     flat = np.array([[50, 300], [120, 300], [120, 300], [50, 300]])  # zero area
     triangle = np.array([[50, 300], [120, 300], [120, 340], [120, 340]])  # a repeated vertex
-    detections = opencv_detect_output([quads[0], flat, triangle, quads[1]], [0.9, 0.8, 0.7, 0.6])
+    height, width = page.shape[:2]
+    off_page = np.array([[width + 10, 5], [width + 90, 5], [width + 90, 40], [width + 10, 40]])
+    detections = opencv_detect_output([quads[0], flat, triangle, off_page, quads[1]], [0.9, 0.8, 0.7, 0.65, 0.6])
     result = opencv.read_detections(page, detections, default_recogniser())
     assert result.texts == ("Hello", "World") and result.boxes.shape == (2, 4, 2)
 

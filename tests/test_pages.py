@@ -146,6 +146,23 @@ def test_items_that_cannot_be_cropped_are_degenerate(tmp_path):
     assert [(i.degenerate, i.ignore) for i in loaded] == [(True, True), (True, True), (False, False)]
 
 
+def test_items_outside_the_page_are_degenerate_when_the_page_gives_its_size(tmp_path):
+    outside = {"quad": [[310, 10], [340, 10], [340, 30], [310, 30]], "text": "off"}  # right of a 300-px page
+    inside = {"quad": [[10, 10], [40, 10], [40, 30], [10, 30]], "text": "on"}
+    path = tmp_path / "a.jsonl"
+    path.write_text(json.dumps({"image": "x.png", "width": 300, "height": 100, "items": [outside, inside]}) + "\n"
+                    + json.dumps({"image": "y.png", "items": [outside, inside]}) + "\n", encoding="utf-8")
+    sized, unsized = pages.load_annotations(path)
+    assert [i.degenerate for i in sized.items] == [True, False]
+    assert [i.degenerate for i in unsized.items] == [False, False]  # no size given: nothing to check against
+
+
+def test_iou_of_a_quad_with_a_straight_corner_is_exact():
+    box = [[0, 0], [100, 0], [100, 20], [0, 20]]
+    straight = [[0, 0], [50, 0], [100, 0], [0, 20]]  # a triangle given as four points: half the box
+    assert pages.polygon_iou(box, straight) == pytest.approx(0.5, abs=1e-9)
+
+
 def test_malformed_annotations_name_the_line(tmp_path):
     path = tmp_path / "a.jsonl"
     path.write_text('{"image": "x.png", "items": []}\n{"image": "y.png"}\n', encoding="utf-8")

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from crnn_onnx.errors import InvalidImageError
-from crnn_onnx.preprocess import (TEXT_BOX_HEIGHT, InputSpec, Margins, batch, frames_for_width, prepare, resize_to_height, text_box,
-                                  to_channels, to_float, trim_margins)
+from crnn_onnx.preprocess import (TEXT_BOX_HEIGHT, InputSpec, Margins, batch, fit, frames_for_width, prepare,
+                                  resize_to_height, text_box, to_channels, to_float, trim_margins)
 
 SPEC = InputSpec()
 
@@ -61,26 +61,41 @@ def test_sixteen_bit_grey_reads_alike_from_arrays_pil_images_and_files(tmp_path)
         to_float(Image.fromarray(np.array([[-1, 70000]], np.int32), mode="I"))
 
 
+def test_pil_integer_and_float_modes_converted_from_8_bit_read_like_the_8_bit_image():
+    grey = np.array([[0, 64], [128, 255]], np.uint8)
+    eight_bit = Image.fromarray(grey)
+    for converted in (eight_bit.convert("I"), eight_bit.convert("F")):  # PIL keeps the 0-255 values
+        np.testing.assert_allclose(to_float(converted), to_float(eight_bit), atol=1e-6)
+
+
 def test_pil_float_and_transparent_palette_images():
     values = np.array([[0.0, 0.25], [0.5, 1.0]], np.float32)
     np.testing.assert_allclose(to_float(Image.fromarray(values, mode="F")), values)
-    with pytest.raises(InvalidImageError, match=r"\[0, 1\]"):
-        to_float(Image.fromarray(values * 255, mode="F"))
+    with pytest.raises(InvalidImageError, match=r"\[0, 1\] or PIL's \[0, 255\]"):
+        to_float(Image.fromarray(values * 300, mode="F"))
     palette = Image.fromarray(np.array([[0, 1]], np.uint8), mode="P")
     palette.putpalette([0, 0, 0, 0, 0, 0])  # both colours black ...
     palette.info["transparency"] = 0  # ... colour 0 transparent: composited on white, as a PNG viewer shows it
     np.testing.assert_allclose(to_float(palette), [[[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]])
 
 
-def test_a_jpeg_is_read_upright_by_its_exif_orientation(tmp_path):
+@pytest.mark.parametrize("name", ["turned.jpg", "turned.png"])
+def test_a_file_is_read_upright_by_its_exif_orientation(tmp_path, name):
     upright = np.full((20, 40), 255, np.uint8)
     upright[2:8, 2:12] = 0  # ink at the top left
     exif = Image.Exif()
-    exif[0x0112] = 3  # stored turned 180 degrees
-    Image.fromarray(np.rot90(upright, 2)).save(tmp_path / "turned.jpg", exif=exif.tobytes(), quality=100)
-    read = to_float(tmp_path / "turned.jpg")
-    np.testing.assert_allclose(read, cv2.imread(str(tmp_path / "turned.jpg"), cv2.IMREAD_GRAYSCALE) / 255.0, atol=1e-6)
-    assert read[2:8, 2:12].mean() < 0.1 and read[12:18, 28:38].mean() > 0.9
+    exif[0x0112] = 6  # stored turned 90 degrees counter-clockwise: shown turned back clockwise
+    Image.fromarray(np.rot90(upright)).save(tmp_path / name, exif=exif.tobytes(), quality=100)
+    read = to_float(tmp_path / name)
+    np.testing.assert_allclose(read, cv2.imread(str(tmp_path / name), cv2.IMREAD_GRAYSCALE) / 255.0, atol=1e-6)
+    assert read.shape == (20, 40) and read[2:8, 2:12].mean() < 0.1 and read[12:18, 28:38].mean() > 0.9
+
+
+def test_a_file_with_alpha_keeps_it(tmp_path):
+    bgra = np.zeros((4, 6, 4), np.uint8)  # black, transparent on the left half: composited on white
+    bgra[:, 3:, 3] = 255
+    assert cv2.imwrite(str(tmp_path / "alpha.png"), bgra)
+    np.testing.assert_allclose(to_float(tmp_path / "alpha.png")[:, :, 0], [[1, 1, 1, 0, 0, 0]] * 4)
 
 
 @pytest.mark.parametrize("bad, reason", [
@@ -121,10 +136,14 @@ def test_to_channels():
     assert to_channels(bgr, 3)[0, 0].tolist() == [1.0, 0.0, 0.0]  # RGB for the model
 
 
-def test_a_crop_too_wide_to_be_a_line_is_refused_before_it_is_resized():
-    assert resize_to_height(np.ones((2, 2000), np.float32), SPEC).shape == (32, 32000, 1)
-    with pytest.raises(InvalidImageError, match="over 1000 times as wide"):
-        resize_to_height(np.ones((2, 2001), np.float32), SPEC)
+def test_a_crop_too_wide_to_be_a_line_is_refused_as_given():
+    assert fit(np.ones((2, 2000), np.float32), SPEC, None)[0].shape == (32, 32000, 1)
+    with pytest.raises(InvalidImageError, match="crop of 2001×2 pixels is over 1000 times as wide"):
+        fit(np.ones((2, 2001), np.float32), SPEC, Margins(side=0.6, top_bottom=0.35))
+    # margins are cut after the check: a crop within the limit as given is read even if trimming narrows it
+    text = np.ones((40, 32000), np.float32)
+    text[5:35, 100:31900:50] = 0.0
+    assert fit(text, SPEC, Margins(side=0.6, top_bottom=0.0))[0].shape[0] == 32
 
 
 @pytest.mark.parametrize("height, width, expected_width", [(64, 100, 50), (16, 10, 20), (32, 40, 40), (200, 10, 8)])

@@ -180,11 +180,19 @@ def test_bad_input_raises_and_batch_names_the_index(oracle, bad):
 def test_read_batch_refuses_one_crop_given_as_the_batch(oracle, tmp_path):
     crop = render("ab")
     cv2.imwrite(str(tmp_path / "ab.png"), crop)
-    for one in (crop, crop[..., None], str(tmp_path / "ab.png"), tmp_path / "ab.png", Image.fromarray(crop)):
+    colour = cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
+    for one in (crop, crop[..., None], colour, str(tmp_path / "ab.png"), tmp_path / "ab.png", Image.fromarray(crop)):
         with pytest.raises(TypeError, match="sequence of crops.*read\\(\\) reads a single crop"):
             oracle.read_batch(one)
-    stack = np.stack([render("ab"), render("ba")])[..., None]  # N×H×W×C: a batch
-    assert [p.text for p in oracle.read_batch(stack)] == ["ab", "ba"]
+    stack = np.stack([render("ab"), render("ba")])  # N×H×W and N×H×W×C: batches
+    assert [p.text for p in oracle.read_batch(stack)] == [p.text for p in oracle.read_batch(stack[..., None])] == [
+        "ab", "ba"]
+
+
+def test_a_lexicon_with_a_beam_of_one_warns_that_it_changes_nothing(oracle_path):
+    with pytest.warns(RuntimeWarning, match="beam of width 1 is the greedy path"):
+        rec = Recogniser(oracle_path, decoder="beam", beam_width=1, lexicon=["cab"])
+    assert rec.read(render("abc")).text == "abc"  # greedy's reading, not the lexicon's "cab"
 
 
 def test_a_sliver_turned_on_its_side_is_no_candidate(oracle, oracle_path):
@@ -269,7 +277,6 @@ def test_confidence_methods(oracle_path):
     {"decoder": "viterbi"}, {"beam_width": 0}, {"batch_size": 0}, {"lexicon": ["abc"]},
     {"confidence": "median"}, {"channel_order": "bgra"}, {"rotate": "yes"}, {"threads": 0},
     {"inter_op_threads": -1}, {"trim_margins": "yes"}, {"regular_case": 1},
-    {"decoder": "beam", "beam_width": 1, "lexicon": ["abc"]},  # a beam of 1 is greedy: the lexicon would do nothing
 ])
 def test_bad_options(oracle_path, options):
     with pytest.raises(ValueError):

@@ -73,14 +73,15 @@ class OCRResult:
         return iter(zip(self.boxes, self.texts, self.confidences))
 
 
-def croppable_quads(quads: Sequence[Any], scores: Sequence[float] | None = None
+def croppable_quads(quads: Sequence[Any], page_shape: tuple[int, ...], scores: Sequence[float] | None = None
                     ) -> tuple[list[Any], tuple[float, ...] | None]:
-    """The quads that :func:`geometry.crop_quad` can warp (detectors can emit degenerate boxes), and their scores.
+    """The quads that :func:`geometry.crop_quad` can warp from a page of ``page_shape`` (detectors can emit
+    degenerate boxes, or boxes off the page), and their scores.
 
     Drops each quad that :func:`geometry.is_croppable` rejects, with its score;
     ``scores`` None gives None.
     """
-    usable = [i for i, quad in enumerate(quads) if geometry.is_croppable(quad)]
+    usable = [i for i, quad in enumerate(quads) if geometry.is_croppable(quad, page_shape)]
     return [quads[i] for i in usable], tuple(scores[i] for i in usable) if scores is not None else None
 
 

@@ -87,12 +87,13 @@ def read_detections(image: Any, detections: Any, recogniser: Recogniser | None =
     ``image`` is what the detector saw (BGR ndarray by OpenCV's convention, a
     path or a PIL image). Returns an :class:`OCRResult` in the detections'
     order, boxes ordered clockwise from the top-left; detections that cannot
-    be cropped (degenerate boxes, see :func:`geometry.is_croppable`) are
-    dropped, nothing else is.
+    be cropped (degenerate boxes or boxes off the page, see
+    :func:`geometry.is_croppable`) are dropped, nothing else is.
     """
-    quads, _ = croppable_quads(detections_to_quads(detections))
+    page = load_page(image, channel_order)
+    quads, _ = croppable_quads(detections_to_quads(detections), page.shape)
     rec = recogniser_or_default(recogniser)
-    return _read(for_recogniser(load_page(image, channel_order), rec), quads, rec)
+    return _read(for_recogniser(page, rec), quads, rec)
 
 
 def _read(page: np.ndarray, quads: Sequence[np.ndarray], recogniser: Recogniser,
@@ -126,7 +127,7 @@ class OpenCVTextSpotter:
         detections, confidences = self.detector.detect(page)
         quads = detections_to_quads(detections)
         scores = tuple(float(c) for c in np.asarray(confidences, dtype=np.float64).reshape(-1))
-        quads, scores = croppable_quads(quads, scores if len(scores) == len(quads) else None)
+        quads, scores = croppable_quads(quads, page.shape, scores if len(scores) == len(quads) else None)
         result = _read(for_recogniser(page, self.recogniser), quads, self.recogniser, scores)
         keep = [i for i, (t, c) in enumerate(zip(result.texts, result.confidences))
                 if t.strip() and c >= self.min_confidence]

@@ -108,7 +108,7 @@ class RapidOCRPipeline:
     def read_quads(self, page_bgr: np.ndarray, quads: np.ndarray, scores=None) -> OCRResult:
         """Read given quads on a BGR uint8 page and build the result (filters and word splitting applied)."""
         page = for_recogniser(page_bgr, self.recogniser)
-        quads, scores = croppable_quads(quads, scores)
+        quads, scores = croppable_quads(quads, page_bgr.shape, scores)
         predictions = self.recogniser.read_regions(page, quads) if len(quads) else []
         keep = [i for i, p in enumerate(predictions) if p.text.strip() and p.confidence >= self.min_confidence]
         quads = [quads[i] for i in keep]
