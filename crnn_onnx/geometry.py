@@ -61,6 +61,7 @@ def is_convex(points, straight_corners: bool = False) -> bool:
 
 def _min_corner_height(points: np.ndarray) -> float:
     """The least height of the four triangles of three vertices (0 for repeated or collinear vertices)."""
+    points = np.asarray(points, dtype=np.float64)
     heights = []
     for k in range(4):
         a, b, c = np.delete(points, k, axis=0)
@@ -129,7 +130,7 @@ def _warp(quad, order: bool) -> tuple[np.ndarray, int, int, np.ndarray]:
     left, right = np.linalg.norm(points[3] - points[0]), np.linalg.norm(points[2] - points[1])
     if abs(signed_area(points)) < 0.5:
         raise InvalidImageError(f"quad has (nearly) zero area: {points.tolist()}")
-    if _min_corner_height(points.astype(np.float64)) < MIN_CORNER_HEIGHT:
+    if _min_corner_height(points) < MIN_CORNER_HEIGHT:
         raise InvalidImageError(f"quad has repeated or collinear vertices: {points.tolist()}")
     width, height = max(1, int(round(max(top, bottom)))), max(1, int(round(max(left, right))))
     if max(width, height) > MAX_CROP_SIDE:

@@ -72,7 +72,7 @@ class InputSpec:
 MAX_ASPECT = 1000
 #: The first bytes of every JPEG file: a format that never has alpha.
 JPEG_MAGIC = b"\xff\xd8\xff"
-#: PIL modes of 16-bit grey images (what ``Image.open`` gives for a 16-bit PNG), and 32-bit integer grey.
+#: PIL modes of 16-bit grey images (what ``Image.open`` gives for a 16-bit PNG).
 _PIL_16_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
 
 
@@ -83,13 +83,11 @@ def _from_path(path: Path) -> np.ndarray:
     if not path.is_file():
         raise InvalidImageError(f"file not found: {path}")
     data = np.fromfile(str(path), dtype=np.uint8)
-    image = None
-    if data.size and data[:len(JPEG_MAGIC)].tobytes() != JPEG_MAGIC:
-        image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
-        if image is not None and image.ndim == 3 and image.shape[2] == 4:
-            return image
-    if data.size:
-        image = cv2.imdecode(data, cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH)
+    if data.size and data[:len(JPEG_MAGIC)].tobytes() != JPEG_MAGIC:  # a format that may have alpha
+        stored = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+        if stored is not None and stored.ndim == 3 and stored.shape[2] == 4:
+            return stored
+    image = cv2.imdecode(data, cv2.IMREAD_ANYCOLOR | cv2.IMREAD_ANYDEPTH) if data.size else None
     if image is None:
         raise InvalidImageError(f"unreadable image file: {path}")
     return image
@@ -103,16 +101,17 @@ def _from_pil(image: Any) -> np.ndarray:
     Transparency (an alpha band or a palette's transparent colour) is kept as alpha."""
     if image.mode in _PIL_16_BIT:
         return np.asarray(image).astype(np.uint16)
-    if image.mode in ("I", "F"):
-        array = np.asarray(image)
-        top, low = (float(array.max()), float(array.min())) if array.size else (0.0, 0.0)
-        if image.mode == "F":
-            if top > 255:
-                raise InvalidImageError("PIL mode 'F' image values must lie in [0, 1] or PIL's [0, 255]")
-            return array.astype(np.float32) / np.float32(255 if top > 1 else 1)
-        if low < 0 or top > 65535:
+    if image.mode == "F":
+        values = np.asarray(image, dtype=np.float32)
+        top = float(values.max()) if values.size else 0.0
+        if top > 255:
+            raise InvalidImageError("PIL mode 'F' image values must lie in [0, 1] or PIL's [0, 255]")
+        return values / np.float32(255 if top > 1 else 1)
+    if image.mode == "I":
+        values = np.asarray(image)
+        if values.size and (values.min() < 0 or values.max() > 65535):
             raise InvalidImageError("PIL mode 'I' image values must lie in [0, 255] (8-bit) or [0, 65535] (16-bit)")
-        return array.astype(np.uint8 if top <= 255 else np.uint16)
+        return values.astype(np.uint8 if not values.size or values.max() <= 255 else np.uint16)
     if image.mode not in ("L", "RGB", "RGBA"):
         transparent = "A" in image.getbands() or "transparency" in image.info
         image = image.convert("RGBA" if transparent else "RGB")
